@@ -1,0 +1,55 @@
+"""webstore: one async storage API for CPython, Pyodide in browsers and Pyodide under Node.
+
+``store = await webstore.open("notes")`` picks the best backend this runtime has (SQLite on
+CPython; IndexedDB, then localStorage, then memory in Pyodide) and records why.
+"""
+
+from __future__ import annotations
+
+from webstore import errors
+from webstore._open import open
+from webstore.backends import (
+    Backend,
+    Capabilities,
+    Selection,
+    open_backend,
+    register_backend,
+    registered_backends,
+)
+from webstore.errors import (
+    IntegrityError,
+    InvalidArgument,
+    InvalidKey,
+    KeyNotFound,
+    StorageFull,
+    StorageUnavailable,
+    StoreClosed,
+    UnsupportedValue,
+    WebstoreError,
+)
+from webstore.kv import Store, TypedArray
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend",
+    "Capabilities",
+    "IntegrityError",
+    "InvalidArgument",
+    "InvalidKey",
+    "KeyNotFound",
+    "Selection",
+    "StorageFull",
+    "StorageUnavailable",
+    "Store",
+    "StoreClosed",
+    "TypedArray",
+    "UnsupportedValue",
+    "WebstoreError",
+    "__version__",
+    "errors",
+    "open",
+    "open_backend",
+    "register_backend",
+    "registered_backends",
+]

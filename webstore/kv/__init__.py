@@ -1,0 +1,8 @@
+"""The key-value layer: the :class:`Store` API, the value codec and typed arrays."""
+
+from __future__ import annotations
+
+from webstore.kv.store import MAX_KEY_LENGTH, Store, namespace_prefix, validate_key
+from webstore.kv.typed import KINDS, TypedArray
+
+__all__ = ["KINDS", "MAX_KEY_LENGTH", "Store", "TypedArray", "namespace_prefix", "validate_key"]

@@ -1,0 +1,228 @@
+"""Values to bytes and back: msgpack plus extension types, framed with a CRC-32.
+
+Frame: ``0xC1`` (a byte msgpack never uses), a body type (1 = msgpack, 2 = bare typed
+array), the CRC-32 of the body (4 bytes, little-endian), then the body. Any flipped byte is
+caught on read as :class:`~webstore.errors.IntegrityError` instead of returning wrong data.
+A value that is one typed array skips msgpack entirely so large buffers are copied once.
+
+Accepted values and how they come back:
+
+* ``None``, ``bool``, ``float``, ``str``, ``bytes``: unchanged.
+* ``int`` in ``[-2**63, 2**64)``: unchanged; outside that range: ``UnsupportedValue``.
+* ``list``, and ``dict`` with ``str`` keys: unchanged (subclasses come back as the base type).
+* ``tuple`` and ``bytearray``: come back as ``tuple`` and ``bytearray`` (extension types).
+* subclasses of ``int``/``float``/``str`` (e.g. ``IntEnum``) and numpy scalars: stored as the
+  plain Python scalar, as ``json`` does.
+* typed arrays: see :mod:`webstore.kv.typed`.
+* anything else, cycles and nesting deeper than :data:`MAX_DEPTH`: ``UnsupportedValue`` naming
+  the type and where in the value it was found (e.g. ``value['a'][2]``).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+import msgpack
+
+from webstore.errors import IntegrityError, UnsupportedValue
+from webstore.kv.typed import decode_typed, encode_typed, typed_kind
+
+__all__ = ["MAX_DEPTH", "decode", "encode"]
+
+MAX_DEPTH = 200
+_MAGIC = 0xC1
+_BODY_MSGPACK = 1
+_BODY_TYPED = 2
+_FRAME = struct.Struct("<BBI")
+_EXT_TYPED, _EXT_TUPLE, _EXT_BYTEARRAY = 1, 2, 3
+_INT_MIN, _INT_LIMIT = -(2**63), 2**64
+_SCALARS = (str, bytes, bool, float, type(None))
+
+
+class _Bad(Exception):
+    """Internal: carries the path to a bad part of a value up to :func:`encode`."""
+
+    def __init__(self, message: str, type_name: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.type_name = type_name
+        self.path: list[str] = []
+
+
+def _prepare(value: Any, depth: int, active: set[int]) -> Any:
+    """Validate ``value`` and swap extension types in; return ``value`` itself if unchanged."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is int:
+        if not _INT_MIN <= value < _INT_LIMIT:
+            raise _Bad("int out of the 64-bit range [-2**63, 2**64)", "int")
+        return value
+    if depth >= MAX_DEPTH:
+        raise _Bad(f"value nested deeper than {MAX_DEPTH} levels", t.__name__)
+    if t is dict or t is list or t is tuple:
+        if id(value) in active:
+            raise _Bad("cyclic structure: a container contains itself", t.__name__)
+        active.add(id(value))
+        try:
+            if t is dict:
+                return _prepare_dict(value, depth, active)
+            out = _prepare_list(value, depth, active)
+        finally:
+            active.discard(id(value))
+        if t is tuple:
+            return msgpack.ExtType(_EXT_TUPLE, _pack(out))
+        return out
+    if t is bytearray:
+        return msgpack.ExtType(_EXT_BYTEARRAY, bytes(value))
+    if typed_kind(value):
+        try:
+            return msgpack.ExtType(_EXT_TYPED, b"".join(encode_typed(value)))
+        except UnsupportedValue as exc:
+            raise _Bad(str(exc), exc.type_name) from None
+    return _prepare_other(value, depth, active)
+
+
+def _prepare_dict(value: dict[Any, Any], depth: int, active: set[int]) -> Any:
+    out: dict[str, Any] | None = None
+    for k, v in value.items():
+        if type(k) is not str:
+            if not isinstance(k, str):
+                raise _Bad(f"dict keys must be str, found {type(k).__name__} key {k!r}",
+                           type(k).__name__)
+            out = dict(value) if out is None else out
+            del out[k]
+        key = str(k)
+        try:
+            nv = _prepare(v, depth + 1, active)
+        except _Bad as bad:
+            bad.path.append(f"[{key!r}]")
+            raise
+        if nv is not v or out is not None:
+            out = dict(value) if out is None else out
+            out[key] = nv
+    return value if out is None else out
+
+
+def _prepare_list(value: list[Any] | tuple[Any, ...], depth: int, active: set[int]) -> Any:
+    out: list[Any] | None = None
+    for i, v in enumerate(value):
+        try:
+            nv = _prepare(v, depth + 1, active)
+        except _Bad as bad:
+            bad.path.append(f"[{i}]")
+            raise
+        if nv is not v:
+            out = list(value) if out is None else out
+            out[i] = nv
+    if out is None:
+        return value if type(value) is list else list(value)
+    return out
+
+
+def _prepare_other(value: Any, depth: int, active: set[int]) -> Any:
+    """Subclasses of the plain types, and numpy scalars."""
+    for base in (int, float, str):
+        if isinstance(value, base):
+            return _prepare(base(value), depth, active)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, dict):
+        return _prepare(dict(value), depth, active)
+    if isinstance(value, list):
+        return _prepare(list(value), depth, active)
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and not value.shape:
+        return _prepare(value.item(), depth, active)
+    name = type(value).__name__
+    raise _Bad(f"values of type {name} cannot be stored", name)
+
+
+def _pack(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True, strict_types=True)
+    return packed
+
+
+def _find_bad_str(value: Any, path: str) -> str | None:
+    """Path of the first ``str`` (or dict key) that is not encodable UTF-8, if any."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if _find_bad_str(k, path) is not None:
+                return f"{path} (key {k!r})"
+            found = _find_bad_str(v, f"{path}[{k!r}]")
+            if found is not None:
+                return found
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _find_bad_str(v, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def encode(value: Any) -> bytes:
+    """Framed bytes for ``value``; raises :class:`UnsupportedValue` naming the bad part."""
+    try:
+        if typed_kind(value) and not isinstance(value, (bytes, bytearray)):
+            body = b"".join(encode_typed(value))
+            kind = _BODY_TYPED
+        else:
+            body = _pack(_prepare(value, 0, set()))
+            kind = _BODY_MSGPACK
+    except _Bad as bad:
+        where = "value" + "".join(reversed(bad.path))
+        raise UnsupportedValue(
+            f"{bad.message} (at {where})", type_name=bad.type_name, path=where
+        ) from None
+    except UnicodeEncodeError:
+        where = _find_bad_str(value, "value") or "value"
+        raise UnsupportedValue(
+            f"str is not valid Unicode (lone surrogate) at {where}", type_name="str", path=where
+        ) from None
+    return b"".join((_FRAME.pack(_MAGIC, kind, zlib.crc32(body)), body))
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if code == _EXT_TYPED:
+        return decode_typed(data)
+    if code == _EXT_TUPLE:
+        return tuple(_unpack(data))
+    if code == _EXT_BYTEARRAY:
+        return bytearray(data)
+    raise ValueError(f"unknown extension type {code}")
+
+
+def _unpack(data: bytes | memoryview) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=True, ext_hook=_ext_hook,
+                           use_list=True)
+
+
+def decode(frame: bytes | bytearray | memoryview, key: object = None) -> Any:
+    """The value in ``frame``; raises :class:`IntegrityError` naming ``key`` if corrupt."""
+    mv = memoryview(frame)
+    if len(mv) < _FRAME.size:
+        raise IntegrityError(f"stored value for {key!r} is truncated ({len(mv)} bytes)", key=key)
+    magic, kind, crc = _FRAME.unpack_from(mv)
+    body = mv[_FRAME.size:]
+    got = zlib.crc32(body)
+    if magic != _MAGIC or got != crc or kind not in (_BODY_MSGPACK, _BODY_TYPED):
+        raise IntegrityError(
+            f"stored value for {key!r} is corrupt: checksum mismatch",
+            key=key, expected=f"{crc:08x}", got=f"{got:08x}",
+        )
+    try:
+        if kind == _BODY_TYPED:
+            return decode_typed(body, key)
+        return _unpack(body)
+    except IntegrityError:
+        raise
+    except Exception as exc:  # checksum passed but the body does not parse: a writer bug
+        raise IntegrityError(f"stored value for {key!r} cannot be decoded: {exc}",
+                             key=key) from exc

@@ -1,0 +1,254 @@
+"""The user-facing key-value store: values, namespaces and validation over a backend.
+
+A :class:`Store` is a namespace on a backend: its keys are stored under the prefix
+``"<len(name)>:<name>:"``, which no other name's prefix can start with, so two stores with
+different names never see each other's keys whatever characters names and keys contain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from webstore.backends import Backend, Selection
+from webstore.errors import (
+    InvalidArgument,
+    InvalidKey,
+    KeyNotFound,
+    StoreClosed,
+    UnsupportedValue,
+)
+from webstore.kv import codec
+
+__all__ = ["MAX_KEY_LENGTH", "Store", "namespace_prefix", "validate_key"]
+
+#: Longest key accepted, in characters (after which IndexedDB and SQLite stay fast).
+MAX_KEY_LENGTH = 4096
+
+
+def validate_key(key: object, argument: str = "key") -> str:
+    """Return ``key`` if it is a non-empty ``str`` of valid Unicode, else raise InvalidKey."""
+    if type(key) is not str:
+        raise InvalidKey(f"{argument} must be a str, not {type(key).__name__}", key=key)
+    if not key:
+        raise InvalidKey(f"{argument} must not be empty", key=key)
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKey(
+            f"{argument} is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}", key=key
+        )
+    if not key.isascii():
+        try:
+            key.encode()
+        except UnicodeEncodeError:
+            raise InvalidKey(f"{argument} contains a lone surrogate: {key!r}", key=key) from None
+    return key
+
+
+def namespace_prefix(name: str) -> str:
+    """Backend key prefix of the namespace ``name`` (prefix-free across names)."""
+    return f"{len(name)}:{name}:"
+
+
+class Store:
+    """Async key-value store: ``get``/``set``/``delete``/``has``/``keys``/``items`` and batches.
+
+    Values are anything :mod:`webstore.kv.codec` accepts. ``get`` returns a default for a
+    missing key; :meth:`require` raises :class:`~webstore.errors.KeyNotFound` instead.
+    """
+
+    def __init__(self, backend: Backend, name: str = "default", *, owns_backend: bool = True):
+        if not isinstance(backend, Backend):
+            raise InvalidArgument(
+                f"backend must be a Backend, not {type(backend).__name__}", argument="backend"
+            )
+        if type(name) is not str:
+            raise InvalidArgument(f"name must be a str, not {type(name).__name__}",
+                                  argument="name")
+        self._backend = backend
+        self.name = name
+        self._prefix = namespace_prefix(name)
+        self._owns_backend = owns_backend
+        self._closed = False
+
+    # -- introspection ----------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """The backend this store writes to (``backend.name``, ``backend.capabilities``)."""
+        return self._backend
+
+    @property
+    def selection(self) -> Selection | None:
+        """Which backend was chosen, why, and why the others were refused."""
+        return self._backend.selection
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        return f"<Store {self.name!r} on {self._backend.name}{' closed' if self._closed else ''}>"
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if self._closed:
+            raise StoreClosed(f"store {self.name!r} is closed")
+
+    def _key(self, key: object, argument: str = "key") -> str:
+        return self._prefix + validate_key(key, argument)
+
+    def _keys(self, keys: object, argument: str = "keys") -> list[str]:
+        if isinstance(keys, (str, bytes)) or not isinstance(keys, Iterable):
+            raise InvalidArgument(
+                f"{argument} must be an iterable of str keys, not {type(keys).__name__}",
+                argument=argument,
+            )
+        return [self._key(k, f"{argument}[{i}]") for i, k in enumerate(keys)]
+
+    def _prefix_arg(self, prefix: object) -> str:
+        if type(prefix) is not str:
+            raise InvalidArgument(f"prefix must be a str, not {type(prefix).__name__}",
+                                  argument="prefix")
+        return self._prefix + prefix
+
+    # -- single keys ------------------------------------------------------------------------
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        """Value of ``key``, or ``default`` when it is missing."""
+        self._check()
+        full = self._key(key)
+        raw = await self._backend.get(full)
+        return default if raw is None else codec.decode(raw, key)
+
+    async def require(self, key: str) -> Any:
+        """Value of ``key``; raises :class:`KeyNotFound` when it is missing."""
+        self._check()
+        raw = await self._backend.get(self._key(key))
+        if raw is None:
+            raise KeyNotFound(key, where=f"store {self.name!r}")
+        return codec.decode(raw, key)
+
+    async def set(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` (replacing any previous value)."""
+        self._check()
+        full = self._key(key)
+        await self._backend.set_many([(full, codec.encode(value))])
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+        self._check()
+        await self._backend.delete_many([self._key(key)])
+
+    async def has(self, key: str) -> bool:
+        """Whether ``key`` holds a value."""
+        self._check()
+        return await self._backend.get(self._key(key)) is not None
+
+    async def set_if_equals(self, key: str, expected: Any, new: Any) -> bool:
+        """Atomically replace ``key``'s value if it equals ``expected`` (``None``: absent).
+
+        ``new=None`` deletes. Values are compared by their encoded bytes, which is exact for
+        scalars (the intended use: version stamps, ids); dicts compare in insertion order.
+        """
+        self._check()
+        full = self._key(key)
+        old = None if expected is None else codec.encode(expected)
+        return await self._backend.set_if_equals(
+            full, old, None if new is None else codec.encode(new)
+        )
+
+    # -- listing ----------------------------------------------------------------------------
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        """Keys starting with ``prefix``, sorted by Unicode code point."""
+        self._check()
+        full = self._prefix_arg(prefix)
+        cut = len(self._prefix)
+        return [k[cut:] for k in await self._backend.keys(full)]
+
+    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """``(key, value)`` pairs whose key starts with ``prefix``, sorted by key."""
+        self._check()
+        full = self._prefix_arg(prefix)
+        cut = len(self._prefix)
+        return [
+            (k[cut:], codec.decode(v, k[cut:])) for k, v in await self._backend.items(full)
+        ]
+
+    # -- batches ----------------------------------------------------------------------------
+
+    async def set_many(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Store every pair atomically: all of them, or (on any error) none.
+
+        Every key and value is validated and encoded before anything is written, so an
+        unsupported value raises :class:`UnsupportedValue` and leaves the store unchanged.
+        """
+        self._check()
+        pairs = items.items() if isinstance(items, Mapping) else items
+        if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Iterable):
+            raise InvalidArgument(
+                "items must be a mapping or an iterable of (key, value) pairs, not "
+                f"{type(items).__name__}", argument="items",
+            )
+        encoded: list[tuple[str, bytes]] = []
+        for i, pair in enumerate(pairs):
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise InvalidArgument(f"items[{i}] must be a (key, value) tuple",
+                                      argument="items")
+            key, value = pair
+            full = self._key(key, f"items[{i}] key")
+            try:
+                encoded.append((full, codec.encode(value)))
+            except UnsupportedValue as exc:
+                raise UnsupportedValue(
+                    f"{exc}, for key {key!r} (items[{i}]); nothing was written",
+                    type_name=exc.type_name, path=exc.path,
+                ) from None
+        if encoded:
+            await self._backend.set_many(encoded)
+
+    async def get_many(self, keys: Sequence[str], default: Any = None) -> list[Any]:
+        """Values of ``keys`` in order (``default`` for missing ones), from one snapshot."""
+        self._check()
+        full = self._keys(keys)
+        raws = await self._backend.get_many(full)
+        cut = len(self._prefix)
+        return [
+            default if raw is None else codec.decode(raw, key[cut:])
+            for key, raw in zip(full, raws, strict=True)
+        ]
+
+    async def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove every key atomically; missing keys are ignored."""
+        self._check()
+        full = self._keys(keys)
+        if full:
+            await self._backend.delete_many(full)
+
+    async def clear(self) -> None:
+        """Remove every key of this store (other stores on the backend are untouched)."""
+        self._check()
+        await self._backend.delete_prefix(self._prefix)
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the store (and its backend if the store opened it). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_backend:
+            await self._backend.close()
+
+    async def __aenter__(self) -> Self:
+        self._check()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

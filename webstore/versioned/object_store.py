@@ -1,0 +1,150 @@
+"""Content-addressed, append-only object store over any backend (Irmin's content store).
+
+``put`` is "hash, then set": an object's key is its SHA-256 name, so writing it twice is
+harmless and nothing is ever overwritten with other bytes. Every read recomputes the hash and
+raises :class:`~webstore.errors.IntegrityError` naming the object when the bytes do not match.
+Parsed trees and commits are cached: they are immutable once verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from webstore.backends import Backend
+from webstore.errors import IntegrityError
+from webstore.versioned.ids import ObjectId, hash_object, to_hex
+from webstore.versioned.objects import Blob, Commit, GitObject, Tree, parse_object
+
+__all__ = ["ObjectStore"]
+
+_CACHE_SIZE = 16384
+
+
+class ObjectStore:
+    """Objects under ``prefix`` on ``backend``, keyed by their 64-hex-digit name."""
+
+    def __init__(self, backend: Backend, prefix: str, *, cache_size: int = _CACHE_SIZE) -> None:
+        self.backend = backend
+        self.prefix = prefix
+        self._cache: dict[ObjectId, GitObject] = {}
+        self._cache_size = cache_size
+
+    def key(self, oid: ObjectId) -> str:
+        """Backend key of an object."""
+        return self.prefix + to_hex(oid)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def add(self, objects: Iterable[GitObject]) -> list[ObjectId]:
+        """Store objects in one atomic batch; return their ids in order."""
+        pairs: list[tuple[ObjectId, bytes]] = []
+        for obj in objects:
+            raw = obj.raw()
+            pairs.append((hash_object(raw), raw))
+        await self.add_raw_verified(pairs)
+        return [oid for oid, _ in pairs]
+
+    async def add_raw(self, pairs: Sequence[tuple[ObjectId, bytes]]) -> None:
+        """Store received ``(id, raw)`` pairs, verifying every hash *before* anything is written.
+
+        One mismatch raises :class:`IntegrityError` and nothing of the batch is stored.
+        """
+        for oid, raw in pairs:
+            got = hash_object(raw)
+            if got != oid:
+                raise IntegrityError(
+                    f"received object {to_hex(oid)} hashes to {to_hex(got)}; nothing stored",
+                    key=to_hex(oid), expected=to_hex(oid), got=to_hex(got),
+                )
+            parse_object(raw, oid)
+        await self.add_raw_verified(pairs)
+
+    async def add_raw_verified(self, pairs: Sequence[tuple[ObjectId, bytes]]) -> None:
+        """Store pairs whose ids the caller computed itself."""
+        if pairs:
+            await self.backend.set_many([(self.key(oid), raw) for oid, raw in pairs])
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _verify(self, oid: ObjectId, raw: bytes) -> bytes:
+        got = hash_object(raw)
+        if got != oid:
+            raise IntegrityError(
+                f"object {to_hex(oid)} is corrupt: its bytes hash to {to_hex(got)}",
+                key=to_hex(oid), expected=to_hex(oid), got=to_hex(got),
+            )
+        return raw
+
+    async def get_raw(self, oid: ObjectId) -> bytes | None:
+        """Verified serialised bytes of an object, ``None`` when it is not stored."""
+        raw = await self.backend.get(self.key(oid))
+        return None if raw is None else self._verify(oid, bytes(raw))
+
+    async def get_raw_many(self, oids: Sequence[ObjectId]) -> list[bytes | None]:
+        """Verified bytes of several objects in one backend read."""
+        raws = await self.backend.get_many([self.key(o) for o in oids])
+        return [None if r is None else self._verify(o, bytes(r)) for o, r in zip(oids, raws,
+                                                                                  strict=True)]
+
+    async def has_many(self, oids: Sequence[ObjectId]) -> list[bool]:
+        """Which objects are stored (unverified: used to skip copies)."""
+        raws = await self.backend.get_many([self.key(o) for o in oids])
+        return [r is not None for r in raws]
+
+    async def get(self, oid: ObjectId) -> GitObject | None:
+        """The parsed object, ``None`` when it is not stored."""
+        cached = self._cache.get(oid)
+        if cached is not None:
+            return cached
+        raw = await self.get_raw(oid)
+        if raw is None:
+            return None
+        obj = parse_object(raw, oid)
+        if not isinstance(obj, Blob):
+            if len(self._cache) >= self._cache_size:
+                del self._cache[next(iter(self._cache))]
+            self._cache[oid] = obj
+        return obj
+
+    async def read(self, oid: ObjectId) -> GitObject:
+        """The parsed object; a missing one is an :class:`IntegrityError` (it was referenced)."""
+        obj = await self.get(oid)
+        if obj is None:
+            raise IntegrityError(f"object {to_hex(oid)} is missing", key=to_hex(oid))
+        return obj
+
+    async def _typed(self, oid: ObjectId, cls: type[GitObject]) -> GitObject:
+        obj = await self.read(oid)
+        if not isinstance(obj, cls):
+            raise IntegrityError(
+                f"object {to_hex(oid)} is a {obj.type_name.decode()}, expected a "
+                f"{cls.type_name.decode()}", key=to_hex(oid),
+            )
+        return obj
+
+    async def read_tree(self, oid: ObjectId) -> Tree:
+        """A tree that must exist."""
+        obj = await self._typed(oid, Tree)
+        assert isinstance(obj, Tree)
+        return obj
+
+    async def read_commit(self, oid: ObjectId) -> Commit:
+        """A commit that must exist."""
+        obj = await self._typed(oid, Commit)
+        assert isinstance(obj, Commit)
+        return obj
+
+    async def read_blob(self, oid: ObjectId) -> Blob:
+        """A blob that must exist."""
+        obj = await self._typed(oid, Blob)
+        assert isinstance(obj, Blob)
+        return obj
+
+    async def ids(self) -> list[ObjectId]:
+        """Every stored object id (for fsck and export)."""
+        cut = len(self.prefix)
+        return [ObjectId(bytes.fromhex(k[cut:])) for k in await self.backend.keys(self.prefix)]
+
+    def forget_cache(self) -> None:
+        """Drop parsed objects so the next reads re-verify the stored bytes."""
+        self._cache.clear()

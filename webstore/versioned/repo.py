@@ -1,0 +1,314 @@
+"""``Repo(objects, refs)``: the versioned store composed from a content-addressed object store
+and a compare-and-set ref store (dulwich's ``BaseRepo``, Irmin's ``Store.Make``).
+
+``await Repo.open(...)`` accepts a :class:`~webstore.Store` (the repo lives beside it under its
+name), a :class:`~webstore.Backend`, or a store name opened with :func:`webstore.open`.
+:meth:`Repo.memory` is a ready-wired in-memory repo for tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from webstore.backends import Backend
+from webstore.errors import InvalidArgument, KeyNotFound, RefMoved
+from webstore.kv.store import Store, namespace_prefix
+from webstore.versioned.branch import Branch, View
+from webstore.versioned.diff import Change, diff_roots
+from webstore.versioned.history import HistoryPage, history, is_ancestor, merge_bases
+from webstore.versioned.ids import ObjectId, parse_id, to_hex
+from webstore.versioned.merge import MergeFunction, MergeFunctions, MergeResult, merge_trees
+from webstore.versioned.object_store import ObjectStore
+from webstore.versioned.objects import Commit, GitObject, Signature
+from webstore.versioned.refs import RefStore, check_ref_name
+from webstore.versioned.trees import Path, split_path, write_changes
+from webstore.versioned.watch import Channel, WatchCallback, WatchHandle, call_back, \
+    default_channel, hub
+
+__all__ = ["Author", "Repo", "repo_prefix"]
+
+Author = tuple[str, str] | Signature
+"""``(name, email)`` (time taken from the repo's clock) or a full :class:`Signature`."""
+
+_DEFAULT_AUTHOR = ("webstore", "webstore@localhost")
+_memory_ids = itertools.count()
+
+
+def repo_prefix(name: str) -> str:
+    """Backend key prefix of the repo named ``name`` (beside, not inside, the Store ``name``)."""
+    return "~v" + namespace_prefix(name)
+
+
+class Repo:
+    """Branches, tags, history, diff and merge over ``objects`` and ``refs``."""
+
+    def __init__(self, objects: ObjectStore, refs: RefStore, *, author: Author | None = None,
+                 clock: Callable[[], float] | None = None, channel: Channel | None = None,
+                 store_id: str | None = None,
+                 on_close: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.objects = objects
+        self.refs = refs
+        self.author = author or _DEFAULT_AUTHOR
+        self.clock = clock or time.time
+        self.merge_functions = MergeFunctions()
+        backend = refs.backend
+        where = getattr(backend, "location", None) or getattr(backend, "path", None) \
+            or id(backend)
+        self.store_id = store_id or f"{backend.name}:{where}:{refs.prefix}"
+        self._channel = channel if channel is not None else default_channel(self.store_id)
+        self._on_close = on_close
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def on_backend(cls, backend: Backend, name: str = "default", **options: Any) -> Repo:
+        """The repo ``name`` on an open backend."""
+        if not isinstance(backend, Backend):
+            raise InvalidArgument(f"backend must be a Backend, not {type(backend).__name__}",
+                                  argument="backend")
+        base = repo_prefix(name)
+        return cls(ObjectStore(backend, base + "o/"), RefStore(backend, base + "r/"), **options)
+
+    @classmethod
+    async def open(cls, target: Store | Backend | str = "default", *,
+                   backend: str | Backend | None = None, path: str | None = None,
+                   name: str | None = None, **options: Any) -> Repo:
+        """Open a repo on a Store (same name), a Backend (``name``) or a named store.
+
+        A store opened here from a name is closed by :meth:`close`.
+        """
+        if isinstance(target, Store):
+            return cls.on_backend(target.backend, name or target.name, **options)
+        if isinstance(target, Backend):
+            return cls.on_backend(target, name or "default", **options)
+        if type(target) is not str:
+            raise InvalidArgument("target must be a Store, a Backend or a store name, not "
+                                  f"{type(target).__name__}", argument="target")
+        from webstore._open import open as open_store
+
+        store = await open_store(target, backend, path=path)
+        return cls.on_backend(store.backend, name or target, on_close=store.close, **options)
+
+    @classmethod
+    def memory(cls, name: str | None = None, **options: Any) -> Repo:
+        """A fresh in-memory repo (shared by name within the process when ``name`` is given)."""
+        from webstore.backends._memory import MemoryBackend
+
+        location = name if name is not None else f"repo-{next(_memory_ids)}-{id(cls)}"
+        return cls.on_backend(MemoryBackend(location), "repo", **options)
+
+    async def close(self) -> None:
+        """Close the underlying store if this repo opened it."""
+        if self._on_close is not None:
+            await self._on_close()
+            self._on_close = None
+
+    async def __aenter__(self) -> Repo:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- building commits ---------------------------------------------------------------------
+
+    def signature(self, author: Author | None = None, not_before: int = 0) -> Signature:
+        """A signature for ``author`` (default: the repo's) at the clock's current time."""
+        who = author or self.author
+        if isinstance(who, Signature):
+            return who
+        if not (isinstance(who, tuple) and len(who) == 2):
+            raise InvalidArgument("author must be (name, email) or a Signature",
+                                  argument="author")
+        return Signature(who[0], who[1], max(int(self.clock()), not_before))
+
+    async def make_commit(self, tree: ObjectId, parents: list[ObjectId], message: str,
+                          author: Author | None = None) -> Commit:
+        """A commit object (not stored); its time never precedes its parents'."""
+        if type(message) is not str:
+            raise InvalidArgument("message must be a str", argument="message")
+        floor = 0
+        for p in parents:
+            floor = max(floor, (await self.objects.read_commit(p)).committer.time)
+        sig = self.signature(author, floor)
+        text = message if message.endswith("\n") else message + "\n"
+        return Commit(tree, tuple(parents), sig, sig, text)
+
+    async def write_tree_changes(self, root: ObjectId | None,
+                                 changes: Mapping[Path, ObjectId | None]
+                                 ) -> tuple[ObjectId, list[GitObject]]:
+        """New root tree and the trees to store (see :func:`write_changes`)."""
+        return await write_changes(self.objects, root, changes)
+
+    # -- refs ---------------------------------------------------------------------------------
+
+    def branch(self, name: str = "main") -> Branch:
+        """The branch ``name`` (it need not exist yet: its first write creates it)."""
+        return Branch(self, check_ref_name(name))
+
+    async def branches(self) -> list[str]:
+        """Names of all branches."""
+        return [r[len("heads/"):] for r in await self.refs.list("heads/")]
+
+    async def tags(self) -> dict[str, ObjectId]:
+        """Tag name -> commit."""
+        return {r[len("tags/"):]: oid for r, oid in (await self.refs.list("tags/")).items()}
+
+    async def resolve(self, rev: str | ObjectId, argument: str = "rev") -> ObjectId:
+        """Commit of a branch name, ``tags/<name>``, tag name, or commit id (bytes / hex)."""
+        if isinstance(rev, bytes):
+            oid = parse_id(rev, argument)
+        elif type(rev) is str:
+            found = await self.refs.get("heads/" + rev) if not rev.startswith("tags/") else None
+            if found is None:
+                found = await self.refs.get(rev if rev.startswith("tags/") else "tags/" + rev)
+            if found is not None:
+                return found
+            if len(rev) != 64:
+                raise KeyNotFound(rev, where="branches and tags")
+            oid = parse_id(rev, argument)
+        else:
+            raise InvalidArgument(f"{argument} must be a branch, tag or commit id, not "
+                                  f"{type(rev).__name__}", argument=argument)
+        await self.objects.read_commit(oid)
+        return oid
+
+    async def create_branch(self, name: str, start: str | ObjectId | None = None) -> Branch:
+        """Create ``name`` at ``start`` (a rev); raise :class:`RefMoved` if it exists."""
+        branch = self.branch(name)
+        target = None if start is None else await self.resolve(start, "start")
+        if target is None:
+            return branch
+        if not await self.refs.set_if_equals(branch.ref, None, target):
+            raise RefMoved(f"branch {name!r} already exists", ref=branch.ref)
+        await self.notify(branch.ref, None, target)
+        return branch
+
+    async def fork(self, source: str, name: str) -> Branch:
+        """A new branch ``name`` at the head of ``source``."""
+        return await self.create_branch(name, source)
+
+    async def delete_branch(self, name: str) -> None:
+        """Delete a branch (its commits stay in the object store)."""
+        ref = self.branch(name).ref
+        old = await self.refs.get(ref)
+        if old is None:
+            raise KeyNotFound(name, where="branches")
+        if not await self.refs.set_if_equals(ref, old, None):
+            raise RefMoved(f"branch {name!r} moved while being deleted", ref=ref)
+        await self.notify(ref, old, None)
+
+    async def tag(self, name: str, rev: str | ObjectId) -> ObjectId:
+        """Name a commit as a snapshot; tags never move (existing tag: :class:`RefMoved`)."""
+        oid = await self.resolve(rev)
+        if not await self.refs.set_if_equals("tags/" + check_ref_name(name), None, oid):
+            raise RefMoved(f"tag {name!r} already exists", ref="tags/" + name)
+        return oid
+
+    async def delete_tag(self, name: str) -> None:
+        """Remove a tag."""
+        await self.refs.set("tags/" + check_ref_name(name), None)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def at(self, rev: str | ObjectId | None) -> View:
+        """Read-only view of a commit (time travel); ``None`` is the empty tree."""
+        if rev is None:
+            return View(self, None, None)
+        oid = await self.resolve(rev)
+        return View(self, oid, (await self.objects.read_commit(oid)).tree)
+
+    async def commit(self, rev: str | ObjectId) -> Commit:
+        """The parsed commit of a rev."""
+        return await self.objects.read_commit(await self.resolve(rev))
+
+    async def history(self, rev: str | ObjectId = "main", *, limit: int = 50,
+                      cursor: str | None = None) -> HistoryPage:
+        """Commits reachable from ``rev``, newest first, in pages of ``limit``."""
+        heads = [] if cursor is not None else [await self.resolve(rev)]
+        return await history(self.objects, heads, limit=limit, cursor=cursor)
+
+    async def diff(self, old: str | ObjectId | None, new: str | ObjectId | None, *,
+                   prefix: str = "") -> list[Change]:
+        """Added / Removed / Updated from ``old`` to ``new`` (``None``: empty)."""
+        parts = split_path(prefix, "prefix", allow_root=True)
+        a = None if old is None else (await self.commit(old)).tree
+        b = None if new is None else (await self.commit(new)).tree
+        return await diff_roots(self.objects, a, b, parts)
+
+    # -- merging ------------------------------------------------------------------------------
+
+    def register_merge(self, prefix: str, fn: MergeFunction) -> None:
+        """Use ``fn(path, base, ours, theirs)`` for values at and below ``prefix``."""
+        self.merge_functions.register(prefix, fn)
+
+    async def merge_base_tree(self, ours: ObjectId, theirs: ObjectId) -> ObjectId | None:
+        """Tree of the lowest common ancestor(s); several are merged into a virtual base."""
+        bases = await merge_bases(self.objects, ours, theirs)
+        if not bases:
+            return None
+        tree = (await self.objects.read_commit(bases[0])).tree
+        for other in bases[1:]:
+            deeper = await self.merge_base_tree(bases[0], other)
+            other_tree = (await self.objects.read_commit(other)).tree
+            tree, objs, _ = await merge_trees(self.objects, deeper, tree, other_tree,
+                                              self.merge_functions)
+            await self.objects.add(objs)
+        return tree
+
+    async def merge(self, into: str, source: str | ObjectId, *, message: str | None = None,
+                    author: Author | None = None) -> MergeResult:
+        """Three-way merge of ``source`` into branch ``into``; fast-forward when possible.
+
+        Conflicts come back in the result and nothing is committed. Raises :class:`RefMoved`
+        if ``into`` moved while merging.
+        """
+        branch = self.branch(into)
+        ours = await branch.head()
+        theirs = await self.resolve(source, "source")
+        if ours is not None and await is_ancestor(self.objects, theirs, ours):
+            return MergeResult(ours, changed=False)
+        if ours is None or await is_ancestor(self.objects, ours, theirs):
+            if not await self.refs.set_if_equals(branch.ref, ours, theirs):
+                raise RefMoved(f"branch {into!r} moved during the merge", ref=branch.ref)
+            await self.notify(branch.ref, ours, theirs)
+            return MergeResult(theirs, fast_forward=True)
+        base = await self.merge_base_tree(ours, theirs)
+        ours_tree = (await self.objects.read_commit(ours)).tree
+        theirs_tree = (await self.objects.read_commit(theirs)).tree
+        tree, objs, conflicts = await merge_trees(self.objects, base, ours_tree, theirs_tree,
+                                                  self.merge_functions)
+        if conflicts:
+            return MergeResult(None, conflicts)
+        name = source if isinstance(source, str) else to_hex(source)[:12]
+        commit = await self.make_commit(tree, [ours, theirs],
+                                        message or f"Merge {name} into {into}", author)
+        await self.objects.add([*objs, commit])
+        if not await self.refs.set_if_equals(branch.ref, ours, commit.id):
+            raise RefMoved(f"branch {into!r} moved during the merge", ref=branch.ref)
+        await self.notify(branch.ref, ours, commit.id)
+        return MergeResult(commit.id)
+
+    # -- watches ------------------------------------------------------------------------------
+
+    def watch_ref(self, ref: str, callback: WatchCallback, prefix: Path = ()) -> WatchHandle:
+        """Watch a ref; see :meth:`Branch.watch`."""
+        if not callable(callback):
+            raise InvalidArgument("callback must be callable", argument="callback")
+
+        async def deliver(old: ObjectId | None, new: ObjectId | None) -> None:
+            a = None if old is None else (await self.objects.read_commit(old)).tree
+            b = None if new is None else (await self.objects.read_commit(new)).tree
+            changes = await diff_roots(self.objects, a, b, prefix)
+            if changes or not prefix:
+                await call_back(callback, old, new, changes)
+
+        handle = WatchHandle(self.store_id, ref, deliver)
+        hub.add(handle, self._channel)
+        return handle
+
+    async def notify(self, ref: str, old: ObjectId | None, new: ObjectId | None) -> None:
+        """Announce a durable ref move to watchers here and in other tabs."""
+        await hub.moved(self.store_id, ref, old, new, self._channel)

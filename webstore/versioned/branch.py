@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from webstore.errors import InvalidArgument, KeyNotFound, RefMoved
-from webstore.versioned.diff import Change, diff_roots
+from webstore.versioned.diff import Change
 from webstore.versioned.history import HistoryPage
 from webstore.versioned.ids import ObjectId, to_hex
 from webstore.versioned.objects import Blob
@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from webstore.versioned.merge import MergeResult
     from webstore.versioned.repo import Author, Repo
 
-__all__ = ["Branch", "Transaction", "View"]
+__all__ = ["Branch", "Children", "Transaction", "View"]
+
+Children = list[tuple[str, str]]
+"""``(name, "value" | "tree")`` pairs returned by ``list``."""
+Items = list[tuple[str, Any]]
+Changes = list[Change]
 
 _RETRIES = 32
 
@@ -67,7 +72,7 @@ class View:
         entry = await lookup(self.repo.objects, self.root, parts)
         return entry is not None and not entry.is_tree
 
-    async def list(self, path: str = "") -> list[tuple[str, str]]:
+    async def list(self, path: str = "") -> Children:
         """Children of ``path`` as ``(name, "value" | "tree")``, sorted; ``[]`` if none."""
         parts = split_path(path, allow_root=True)
         if self.root is None:
@@ -78,7 +83,7 @@ class View:
         tree = await self.repo.objects.read_tree(entry.id)
         return [(n, "tree" if e.is_tree else "value") for n, e in sorted(tree.entries.items())]
 
-    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+    async def items(self, prefix: str = "") -> Items:
         """Every ``(path, value)`` under ``prefix`` (a subtree path), in path order."""
         parts = split_path(prefix, "prefix", allow_root=True)
         if self.root is None:
@@ -137,11 +142,11 @@ class Branch:
         """Whether a value is stored at ``path``."""
         return await (await self.view()).has(path)
 
-    async def list(self, path: str = "") -> list[tuple[str, str]]:
+    async def list(self, path: str = "") -> Children:
         """Children of ``path``: ``(name, "value" | "tree")``."""
         return await (await self.view()).list(path)
 
-    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+    async def items(self, prefix: str = "") -> Items:
         """Every ``(path, value)`` under ``prefix``."""
         return await (await self.view()).items(prefix)
 
@@ -171,7 +176,7 @@ class Branch:
 
     async def _commit(self, staged: dict[Path, bytes | None], message: str,
                       author: Author | None, *, retry: bool,
-                      expected: ObjectId | None | bool = False) -> ObjectId:
+                      expected: ObjectId | bool | None = False) -> ObjectId:
         repo = self.repo
         blobs = {p: Blob(d) for p, d in staged.items() if d is not None}
         changes = {p: (blobs[p].id if p in blobs else None) for p in staged}

@@ -121,8 +121,11 @@ async def merge_bases(objects: ObjectStore, a: ObjectId, b: ObjectId) -> list[Ob
     # Drop any candidate that is an ancestor of another candidate.
     keep: list[ObjectId] = []
     for c in found:
-        others = [o for o in found if o != c]
-        if not any(c in await _paint(objects, c, [o]) for o in others):
+        redundant = False
+        for o in found:
+            if o != c and c in await _paint(objects, c, [o]):
+                redundant = True
+        if not redundant:
             keep.append(c)
     return keep
 

@@ -17,7 +17,7 @@ ObjectId = NewType("ObjectId", bytes)
 
 
 def hash_object(raw: bytes) -> ObjectId:
-    """Id of a serialised object (``"<type> <len>\\0<body>"``)."""
+    r"""Id of a serialised object (``"<type> <len>\\0<body>"``)."""
     return ObjectId(hashlib.sha256(raw).digest())
 
 

@@ -40,7 +40,7 @@ class GitObject:
         raise NotImplementedError
 
     def raw(self) -> bytes:
-        """``"<type> <len>\\0"`` followed by the body: the bytes that are hashed and stored."""
+        r"""``"<type> <len>\\0"`` followed by the body: the bytes that are hashed and stored."""
         body = self.body()
         return b"%s %d\x00%s" % (self.type_name, len(body), body)
 
@@ -57,7 +57,7 @@ class Blob(GitObject):
     type_name: ClassVar[bytes] = b"blob"
     data: bytes
 
-    def body(self) -> bytes:
+    def body(self) -> bytes:  # noqa: D102
         # docstring inherited
         return self.data
 
@@ -83,7 +83,7 @@ class Tree(GitObject):
     type_name: ClassVar[bytes] = b"tree"
     entries: dict[str, TreeEntry] = field(default_factory=dict)
 
-    def body(self) -> bytes:
+    def body(self) -> bytes:  # noqa: D102
         # docstring inherited
         parts = []
         for name, entry in sorted(self.entries.items(), key=_sort_key):
@@ -144,7 +144,7 @@ class Commit(GitObject):
     message: str
     extra: tuple[tuple[bytes, bytes], ...] = ()
 
-    def body(self) -> bytes:
+    def body(self) -> bytes:  # noqa: D102
         # docstring inherited
         lines = [b"tree " + to_hex(self.tree).encode()]
         lines += [b"parent " + to_hex(p).encode() for p in self.parents]

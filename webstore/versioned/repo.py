@@ -1,5 +1,6 @@
-"""``Repo(objects, refs)``: the versioned store composed from a content-addressed object store
-and a compare-and-set ref store (dulwich's ``BaseRepo``, Irmin's ``Store.Make``).
+"""``Repo(objects, refs)``: an object store and a ref store composed into the versioned store.
+
+The shape is dulwich's ``BaseRepo`` and Irmin's ``Store.Make``.
 
 ``await Repo.open(...)`` accepts a :class:`~webstore.Store` (the repo lives beside it under its
 name), a :class:`~webstore.Backend`, or a store name opened with :func:`webstore.open`.
@@ -25,8 +26,14 @@ from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import Commit, GitObject, Signature
 from webstore.versioned.refs import RefStore, check_ref_name
 from webstore.versioned.trees import Path, split_path, write_changes
-from webstore.versioned.watch import Channel, WatchCallback, WatchHandle, call_back, \
-    default_channel, hub
+from webstore.versioned.watch import (
+    Channel,
+    WatchCallback,
+    WatchHandle,
+    call_back,
+    default_channel,
+    hub,
+)
 
 __all__ = ["Author", "Repo", "repo_prefix"]
 

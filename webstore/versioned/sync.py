@@ -98,12 +98,9 @@ async def clone(src: Repo, dst: Repo) -> dict[str, ObjectId]:
     await fetch(src, dst, list(refs.values()))
     for ref, oid in refs.items():
         current = await dst.refs.get(ref)
-        if current != oid:
-            await _update(dst, ref, None if current is None else current, oid) \
-                if current is None else _refuse(ref, current, oid)
+        if current is None:
+            await _update(dst, ref, None, oid)
+        elif current != oid:
+            raise RefMoved(f"{ref} already exists on the target at another commit", ref=ref,
+                           expected=oid, got=current)
     return refs
-
-
-def _refuse(ref: str, current: ObjectId, wanted: ObjectId) -> None:
-    raise RefMoved(f"{ref} already exists on the target at another commit", ref=ref,
-                   expected=wanted, got=current)

@@ -75,7 +75,8 @@ async def walk(objects: ObjectStore, tree: ObjectId, prefix: Path = ()
 
 
 async def write_changes(objects: ObjectStore, root: ObjectId | None,
-                        changes: Mapping[Path, ObjectId | None]) -> tuple[ObjectId, list[GitObject]]:
+                        changes: Mapping[Path, ObjectId | None],
+                        ) -> tuple[ObjectId, list[GitObject]]:
     """New root after setting (blob id) / removing (``None``) paths; plus the new trees.
 
     ``changes`` must be normalised: no path is a prefix of another, except a removal that

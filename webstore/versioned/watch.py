@@ -184,7 +184,7 @@ class BrowserChannel:
         for listener in self._listeners:
             listener(event)
 
-    def publish(self, event: RefEvent) -> None:
+    def publish(self, event: RefEvent) -> None:  # noqa: D102
         # docstring inherited
         if self._bc is not None:
             self._bc.postMessage(event.to_json())
@@ -193,7 +193,7 @@ class BrowserChannel:
 
             js.localStorage.setItem(self._name, event.to_json())
 
-    def subscribe(self, listener: Callable[[RefEvent], None]) -> None:
+    def subscribe(self, listener: Callable[[RefEvent], None]) -> None:  # noqa: D102
         # docstring inherited
         self._listeners.append(listener)
 

@@ -150,7 +150,8 @@ class Store:
     async def set_if_equals(self, key: str, expected: Any, new: Any) -> bool:
         """Atomically replace ``key``'s value if it equals ``expected`` (``None``: absent).
 
-        ``new=None`` deletes. Values are compared by their encoded bytes, which is exact for
+        ``new=None`` deletes; a key holding a stored ``None`` is present, so it never matches
+        ``expected=None``. Values are compared by their encoded bytes, which is exact for
         scalars (the intended use: version stamps, ids); dicts compare in insertion order.
         """
         self._check()

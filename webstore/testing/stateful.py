@@ -95,7 +95,9 @@ class Replayer:
             _, key, expect_current, new = op
             expected = model.get(key) if expect_current else _STALE
             done = await store.set_if_equals(key, expected, new)
-            _expect(done, expect_current, op)
+            # ``None`` means "absent": a key holding a stored None never matches it.
+            should = expect_current and (expected is not None or key not in model)
+            _expect(done, should, op)
             if done:
                 if new is None:
                     model.pop(key, None)

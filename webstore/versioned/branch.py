@@ -232,7 +232,7 @@ class Branch:
         """Stop a watch."""
         handle.unwatch()
 
-    async def diff(self, other: str | ObjectId, prefix: str = "") -> list[Change]:
+    async def diff(self, other: str | ObjectId, prefix: str = "") -> Changes:
         """Changes from ``other`` to this branch's head."""
         return await self.repo.diff(other, self.name, prefix=prefix)
 

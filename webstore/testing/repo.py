@@ -16,8 +16,8 @@ from webstore.errors import Conflict, IntegrityError, InvalidKey, KeyNotFound, R
 from webstore.kv.store import Store
 from webstore.testing._runner import Check, StoreFactory
 from webstore.versioned import (
-    AddWinsSet,
     Added,
+    AddWinsSet,
     Counter,
     LastWriterWins,
     Removed,

@@ -95,7 +95,7 @@ def backend_class(name: str) -> type[Backend]:
         except ImportError as exc:
             hint = f" ({entry.install_hint})" if entry.install_hint else ""
             raise StorageUnavailable(
-                f"backend {name!r} cannot load: {exc}{hint}", backend=name, reason=str(exc)
+                f"backend {name!r} cannot load: {exc}{hint}", backend=name, reason=f"{exc}{hint}"
             ) from exc
         entry.target = cls
         return cls

@@ -98,7 +98,8 @@ class SQLiteBackend(Backend):
         try:
             yield db
         except BaseException as exc:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLITE_FULL and friends have rolled back already
+                db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise self._map(exc) from exc
             raise
@@ -111,6 +112,8 @@ class SQLiteBackend(Backend):
                 raise self._map(commit_exc) from commit_exc
 
     def _map(self, exc: sqlite3.Error) -> Exception:
+        if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return exc  # a caller's bug (bad parameter), not a storage condition
         code = getattr(exc, "sqlite_errorcode", None)
         if code == sqlite3.SQLITE_FULL or "full" in str(exc):
             return StorageFull(f"SQLite store {self.path} is full: {exc}", backend=self.name)

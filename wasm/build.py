@@ -134,10 +134,10 @@ def main() -> None:
     pip("wheel", "--no-deps", "./", "-w", str(DIST))
     webstore_wheel = only(DIST, "webstore-*.whl")
     with zipfile.ZipFile(webstore_wheel) as zf:
-        if "webstore/backends/_idb.js" not in zf.namelist() and (
-            ROOT / "webstore" / "backends" / "_idb.js"
-        ).exists():
-            raise SystemExit("webstore/backends/_idb.js is missing from the wheel")
+        shipped = set(zf.namelist())
+    for js in (ROOT / "webstore").rglob("*.js"):  # JS helpers are package data
+        if js.relative_to(ROOT).as_posix() not in shipped:
+            raise SystemExit(f"{js.relative_to(ROOT)} is missing from the webstore wheel")
 
     # 2. msgpack: the real Pyodide wheel, and a pure-Python fallback built from the sdist.
     pip("download", "--no-deps", "--only-binary=:all:", "--platform", PYODIDE_PLATFORM,

@@ -7,6 +7,7 @@ CPython; IndexedDB, then localStorage, then memory in Pyodide) and records why.
 from __future__ import annotations
 
 from webstore import errors
+from webstore._browser import estimate, persist
 from webstore._open import open
 from webstore.backends import (
     Backend,
@@ -48,8 +49,10 @@ __all__ = [
     "WebstoreError",
     "__version__",
     "errors",
+    "estimate",
     "open",
     "open_backend",
+    "persist",
     "register_backend",
     "registered_backends",
 ]

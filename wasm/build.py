@@ -60,8 +60,12 @@ def normalize(name: str) -> str:
 
 def wheel_metadata(path: Path) -> tuple[str, str, list[str], list[str]]:
     """Name, version, top-level import names and unconditional dependencies of a wheel."""
-    from packaging.markers import Marker  # noqa: PLC0415 (host tool, imported late)
-    from packaging.requirements import Requirement  # noqa: PLC0415
+    try:
+        from packaging.markers import Marker
+        from packaging.requirements import Requirement
+    except ImportError:  # pip vendors it; every host with pip has it
+        from pip._vendor.packaging.markers import Marker
+        from pip._vendor.packaging.requirements import Requirement
 
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()

@@ -76,7 +76,7 @@ def test_export_passes_git_fsck_log_and_cat_file(tmp_path: Path) -> None:
         git(out, "fsck", "--strict", "--no-dangling")
         log = git(out, "log", "--format=%s", "main").stdout.decode().splitlines()
         assert log[0] == "merge dev"
-        assert set(messages + ["dev bump", "main bump"]) <= set(log)
+        assert set([*messages, "dev bump", "main bump"]) <= set(log)
         assert git(out, "rev-parse", "main").stdout.decode().strip() == \
             to_hex(await repo.branch("main").head() or b"")
         assert git(out, "rev-parse", "v1^{commit}").returncode == 0
@@ -170,8 +170,8 @@ def test_cli_handlers(tmp_path: Path) -> None:
 
     asyncio.run(seed())
     code, out = _cli(tmp_path, "log")
-    assert code == 0 and ["second", "first"] == [line.split("  ")[-1] for line in
-                                                 out.splitlines()]
+    assert code == 0 and [line.split("  ")[-1] for line in
+                                                 out.splitlines()] == ["second", "first"]
     code, out = _cli(tmp_path, "branch", "dev")
     code, out = _cli(tmp_path, "branch")
     assert code == 0 and out.startswith("dev ") and "\nmain " in out

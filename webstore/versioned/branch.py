@@ -249,18 +249,22 @@ class Transaction:
         self.message = message
         self.author = author
         self.staged: dict[Path, bytes | None] = {}
+        self._dirs: set[Path] = set()
         self.start: ObjectId | None = None
         self.view: View | None = None
         self.commit: ObjectId | None = None
 
     def _stage(self, parts: Path, data: bytes | None) -> None:
         n = len(parts)
-        for p in list(self.staged):
-            below = len(p) > n and p[:n] == parts
-            value_above = len(p) < n and parts[:len(p)] == p and self.staged[p] is not None
-            if below or value_above or p == parts:
+        for k in range(1, n):  # a value staged above becomes a tree: drop it
+            if self.staged.get(parts[:k], None) is not None:
+                del self.staged[parts[:k]]
+        if parts in self._dirs:  # everything staged below is overwritten
+            for p in [p for p in self.staged if len(p) > n and p[:n] == parts]:
                 del self.staged[p]
+        self.staged.pop(parts, None)
         self.staged[parts] = data
+        self._dirs.update(parts[:k] for k in range(1, n))
 
     def set(self, path: str, value: Any) -> None:
         """Stage ``value`` at ``path`` (encoded now: a bad value fails here)."""

@@ -95,7 +95,7 @@ async def _diff(objects: ObjectStore, a: TreeEntry | None, b: TreeEntry | None, 
         return
     ea = (await objects.read_tree(a.id)).entries
     eb = (await objects.read_tree(b.id)).entries
-    for name in sorted(ea.keys() | eb.keys()):
+    for name in sorted({n for n, _ in ea.items() ^ eb.items()}):
         await _diff(objects, ea.get(name), eb.get(name), (*path, name), out)
 
 

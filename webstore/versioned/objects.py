@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from webstore.errors import IntegrityError, InvalidArgument
 from webstore.versioned.ids import ID_LENGTH, ObjectId, hash_object, to_hex
@@ -62,9 +62,8 @@ class Blob(GitObject):
         return self.data
 
 
-@dataclass(frozen=True)
-class TreeEntry:
-    """One child of a tree: a value (blob) or a subtree."""
+class TreeEntry(NamedTuple):
+    """One child of a tree: a value (blob) or a subtree (a tuple: hashed and compared in C)."""
 
     is_tree: bool
     id: ObjectId
@@ -154,21 +153,15 @@ class Commit(GitObject):
         return b"\n".join(lines) + b"\n\n" + self.message.encode()
 
 
+_ENTRY = re.compile(rb"(100644|40000) ([^\x00]+)\x00(.{%d})" % ID_LENGTH, re.DOTALL)
+
+
 def _parse_tree(body: bytes) -> Tree:
-    entries: dict[str, TreeEntry] = {}
-    pos = 0
-    while pos < len(body):
-        space = body.index(b" ", pos)
-        nul = body.index(b"\x00", space)
-        mode = body[pos:space]
-        if mode not in (MODE_BLOB, MODE_TREE):
-            raise ValueError(f"unsupported tree entry mode {mode!r}")
-        oid = body[nul + 1:nul + 1 + ID_LENGTH]
-        if len(oid) != ID_LENGTH:
-            raise ValueError("truncated tree entry")
-        entries[body[space + 1:nul].decode()] = TreeEntry(mode == MODE_TREE, ObjectId(oid))
-        pos = nul + 1 + ID_LENGTH
-    return Tree(entries)
+    # One C-level scan; every byte must belong to an entry, or the tree is malformed.
+    found = _ENTRY.findall(body)
+    if sum(len(m) + len(n) + 2 + ID_LENGTH for m, n, _ in found) != len(body):
+        raise ValueError("malformed or unsupported tree entry")
+    return Tree({n.decode(): TreeEntry(m == MODE_TREE, ObjectId(i)) for m, n, i in found})
 
 
 def _parse_commit(body: bytes) -> Commit:

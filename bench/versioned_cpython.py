@@ -1,0 +1,120 @@
+"""Versioned store on CPython + SQLite: commit, diff and merge cost versus store size.
+
+Repos of 1k / 10k / 100k keys in a 3-level hierarchy (``aNN/bNN/kNNNNNN``). Measures a commit
+of one change, a diff with 10 changes between two commits, and a three-way merge of two
+branches that each changed 5 keys. Targets: commit at 100k <= 3x commit at 1k; diff cost
+independent of size within 2x.
+
+    .venv/bin/python bench/versioned_cpython.py [--sizes 1000,10000,100000] [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from webstore.versioned import Repo
+
+
+def path_of(i: int, n: int) -> str:
+    fan = max(2, round(n ** (1 / 3)))
+    return f"a{i // (fan * fan) % fan:03d}/b{i // fan % fan:03d}/k{i:07d}"
+
+
+async def build(n: int, directory: Path) -> Repo:
+    repo = await Repo.open("bench", backend="sqlite", path=str(directory / f"b{n}.sqlite3"))
+    main = repo.branch("main")
+    step = 20_000
+    for start in range(0, n, step):
+        async with main.transaction(f"load {start}") as tx:
+            for i in range(start, min(n, start + step)):
+                tx.set(path_of(i, n), {"i": i, "name": f"item {i}"})
+    return repo
+
+
+def ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+async def measure(n: int, repeat: int, directory: Path) -> dict[str, float]:
+    repo = await build(n, directory)
+    main = repo.branch("main")
+    commit_t = []
+    for r in range(repeat):
+        repo.objects.forget_cache()  # cold trees: what a fresh process pays
+        t = time.perf_counter()
+        await main.set(path_of((r * 7919) % n, n), {"i": -r})
+        commit_t.append(time.perf_counter() - t)
+    warm_t = []
+    for r in range(repeat):
+        t = time.perf_counter()
+        await main.set(path_of((r * 104729) % n, n), {"i": r})
+        warm_t.append(time.perf_counter() - t)
+    a = await main.head()
+    async with main.transaction("ten changes") as tx:
+        for j in range(10):
+            tx.set(path_of((j * 15485863) % n, n), {"changed": j})
+    b = await main.head()
+    assert a is not None and b is not None
+    diff_t = []
+    for _ in range(repeat):
+        repo.objects.forget_cache()
+        t = time.perf_counter()
+        changes = await repo.diff(a, b)
+        diff_t.append(time.perf_counter() - t)
+    assert len(changes) == 10, len(changes)
+    merge_t = []
+    for r in range(max(3, repeat // 4)):
+        base = await main.head()
+        assert base is not None
+        dev = await repo.create_branch(f"dev{r}", base)
+        async with dev.transaction() as tx:
+            for j in range(5):
+                tx.set(path_of((j * 7 + r * 31 + 1) % n, n), {"dev": j})
+        async with main.transaction() as tx:
+            for j in range(5):
+                tx.set(path_of((j * 13 + r * 31 + 2 + n // 2) % n, n), {"main": j})
+        repo.objects.forget_cache()
+        t = time.perf_counter()
+        result = await main.merge(f"dev{r}")
+        merge_t.append(time.perf_counter() - t)
+        assert result.ok and not result.fast_forward
+    await repo.close()
+    return {"commit": ms(commit_t), "commit_warm": ms(warm_t), "diff": ms(diff_t),
+            "merge": ms(merge_t)}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = {}
+    with tempfile.TemporaryDirectory() as d:
+        for n in sizes:
+            t = time.perf_counter()
+            rows[n] = await measure(n, args.repeat, Path(d))
+            print(f"  ({n} keys measured in {time.perf_counter() - t:.1f} s)")
+    first = rows[sizes[0]]
+    print("\nwebstore versioned, CPython + SQLite (median ms)")
+    print(f"{'keys':>8} {'commit(cold)':>13} {'commit(warm)':>13} {'diff 10':>9} {'merge':>9}"
+          f" {'commit/1k':>10} {'diff/1k':>8}")
+    for n in sizes:
+        r = rows[n]
+        print(f"{n:>8} {r['commit']:>13.3f} {r['commit_warm']:>13.3f} {r['diff']:>9.3f}"
+              f" {r['merge']:>9.3f} {r['commit'] / first['commit']:>10.2f}"
+              f" {r['diff'] / first['diff']:>8.2f}")
+    last = rows[sizes[-1]]
+    ok_c = last["commit"] <= 3 * first["commit"]
+    ok_d = max(r["diff"] for r in rows.values()) <= 2 * min(r["diff"] for r in rows.values())
+    print(f"\ncommit at {sizes[-1]} <= 3x at {sizes[0]}: {'PASS' if ok_c else 'FAIL'}; "
+          f"diff within 2x across sizes: {'PASS' if ok_d else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

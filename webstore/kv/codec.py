@@ -39,6 +39,7 @@ _FRAME = struct.Struct("<BBI")
 _EXT_TYPED, _EXT_TUPLE, _EXT_BYTEARRAY = 1, 2, 3
 _INT_MIN, _INT_LIMIT = -(2**63), 2**64
 _SCALARS = (str, bytes, bool, float, type(None))
+_CONTAINERS = (dict, list, tuple, int)
 
 
 class _Bad(Exception):
@@ -139,8 +140,13 @@ def _prepare_other(value: Any, depth: int, active: set[int]) -> Any:
     raise _Bad(f"values of type {name} cannot be stored", name)
 
 
+_PACKER = msgpack.Packer(use_bin_type=True, strict_types=True)
+
+
 def _pack(value: Any) -> bytes:
-    packed: bytes = msgpack.packb(value, use_bin_type=True, strict_types=True)
+    # One shared Packer: building one per call costs more than packing a small value.
+    # ``pack`` runs in C without callbacks, so no other Python code can interleave.
+    packed: bytes = _PACKER.pack(value)
     return packed
 
 
@@ -169,8 +175,12 @@ def _find_bad_str(value: Any, path: str) -> str | None:
 
 def encode(value: Any) -> bytes:
     """Framed bytes for ``value``; raises :class:`UnsupportedValue` naming the bad part."""
+    t = type(value)
     try:
-        if typed_kind(value) and not isinstance(value, (bytes, bytearray)):
+        if t is str or t is bytes or t is float or t is bool or value is None:
+            body = _pack(value)  # hot path: nothing to validate
+            kind = _BODY_MSGPACK
+        elif t is not bytearray and t not in _CONTAINERS and typed_kind(value):
             body = b"".join(encode_typed(value))
             kind = _BODY_TYPED
         else:
@@ -186,7 +196,7 @@ def encode(value: Any) -> bytes:
         raise UnsupportedValue(
             f"str is not valid Unicode (lone surrogate) at {where}", type_name="str", path=where
         ) from None
-    return b"".join((_FRAME.pack(_MAGIC, kind, zlib.crc32(body)), body))
+    return _FRAME.pack(_MAGIC, kind, zlib.crc32(body)) + body
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
@@ -206,23 +216,32 @@ def _unpack(data: bytes | memoryview) -> Any:
 
 def decode(frame: bytes | bytearray | memoryview, key: object = None) -> Any:
     """The value in ``frame``; raises :class:`IntegrityError` naming ``key`` if corrupt."""
-    mv = memoryview(frame)
-    if len(mv) < _FRAME.size:
-        raise IntegrityError(f"stored value for {key!r} is truncated ({len(mv)} bytes)", key=key)
-    magic, kind, crc = _FRAME.unpack_from(mv)
-    body = mv[_FRAME.size:]
-    got = zlib.crc32(body)
-    if magic != _MAGIC or got != crc or kind not in (_BODY_MSGPACK, _BODY_TYPED):
+    try:
+        magic, kind, crc = _unpack_frame(frame)
+    except struct.error:
+        raise IntegrityError(f"stored value for {key!r} is truncated ({len(frame)} bytes)",
+                             key=key) from None
+    # Small values: slicing bytes is cheaper than a memoryview; large ones: avoid the copy.
+    body = frame[6:] if len(frame) < 65536 else memoryview(frame)[6:]
+    got = _crc32(body)
+    if got != crc or magic != _MAGIC:
         raise IntegrityError(
             f"stored value for {key!r} is corrupt: checksum mismatch",
             key=key, expected=f"{crc:08x}", got=f"{got:08x}",
         )
     try:
+        if kind == _BODY_MSGPACK:
+            return _unpackb(body, raw=False, strict_map_key=True, ext_hook=_ext_hook)
         if kind == _BODY_TYPED:
-            return decode_typed(body, key)
-        return _unpack(body)
+            return decode_typed(memoryview(body), key)
     except IntegrityError:
         raise
     except Exception as exc:  # checksum passed but the body does not parse: a writer bug
         raise IntegrityError(f"stored value for {key!r} cannot be decoded: {exc}",
                              key=key) from exc
+    raise IntegrityError(f"stored value for {key!r} has unknown body type {kind}", key=key)
+
+
+_unpack_frame = _FRAME.unpack_from
+_unpackb = msgpack.unpackb
+_crc32 = zlib.crc32

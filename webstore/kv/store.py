@@ -45,6 +45,11 @@ def validate_key(key: object, argument: str = "key") -> str:
     return key
 
 
+def _plain_key(key: object) -> bool:
+    """Fast check for the common case: a short, non-empty ASCII ``str``."""
+    return type(key) is str and 0 < len(key) <= MAX_KEY_LENGTH and key.isascii()
+
+
 def namespace_prefix(name: str) -> str:
     """Backend key prefix of the namespace ``name`` (prefix-free across names)."""
     return f"{len(name)}:{name}:"
@@ -98,6 +103,8 @@ class Store:
             raise StoreClosed(f"store {self.name!r} is closed")
 
     def _key(self, key: object, argument: str = "key") -> str:
+        if _plain_key(key):
+            return self._prefix + key  # type: ignore[operator]
         return self._prefix + validate_key(key, argument)
 
     def _keys(self, keys: object, argument: str = "keys") -> list[str]:
@@ -106,7 +113,12 @@ class Store:
                 f"{argument} must be an iterable of str keys, not {type(keys).__name__}",
                 argument=argument,
             )
-        return [self._key(k, f"{argument}[{i}]") for i, k in enumerate(keys)]
+        prefix, out = self._prefix, []
+        for i, k in enumerate(keys):
+            if not _plain_key(k):
+                validate_key(k, f"{argument}[{i}]")
+            out.append(prefix + k)
+        return out
 
     def _prefix_arg(self, prefix: object) -> str:
         if type(prefix) is not str:
@@ -195,14 +207,16 @@ class Store:
                 f"{type(items).__name__}", argument="items",
             )
         encoded: list[tuple[str, bytes]] = []
+        append, encode, prefix = encoded.append, codec.encode, self._prefix
         for i, pair in enumerate(pairs):
-            if not isinstance(pair, tuple) or len(pair) != 2:
+            if type(pair) is not tuple or len(pair) != 2:
                 raise InvalidArgument(f"items[{i}] must be a (key, value) tuple",
                                       argument="items")
             key, value = pair
-            full = self._key(key, f"items[{i}] key")
+            if not _plain_key(key):
+                validate_key(key, f"items[{i}] key")
             try:
-                encoded.append((full, codec.encode(value)))
+                append((prefix + key, encode(value)))
             except UnsupportedValue as exc:
                 raise UnsupportedValue(
                     f"{exc}, for key {key!r} (items[{i}]); nothing was written",
@@ -216,9 +230,9 @@ class Store:
         self._check()
         full = self._keys(keys)
         raws = await self._backend.get_many(full)
-        cut = len(self._prefix)
+        cut, decode = len(self._prefix), codec.decode
         return [
-            default if raw is None else codec.decode(raw, key[cut:])
+            default if raw is None else decode(raw, key[cut:])
             for key, raw in zip(full, raws, strict=True)
         ]
 

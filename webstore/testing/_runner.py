@@ -23,18 +23,23 @@ StoreFactory = Callable[[str], Awaitable[Store]]
 Check = Callable[[StoreFactory], Awaitable[None]]
 
 
-def drive(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion synchronously.
+def drive(awaitable: Awaitable[T]) -> T:
+    """Run a coroutine (or any awaitable) to completion synchronously.
 
-    Works without any event loop when the coroutine never suspends; otherwise uses
-    ``asyncio`` (CPython) or ``pyodide.ffi.run_sync`` (Pyodide with JSPI).
+    Works without any event loop when it never suspends; otherwise uses ``asyncio``
+    (CPython) or ``pyodide.ffi.run_sync`` (Pyodide with JSPI).
     """
+    coro = awaitable if isinstance(awaitable, Coroutine) else _await(awaitable)
     try:
         yielded = coro.send(None)
     except StopIteration as stop:
         result: T = stop.value
         return result
     return _drive_suspended(coro, yielded)
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 def _drive_suspended(coro: Coroutine[Any, Any, T], first: Any) -> T:

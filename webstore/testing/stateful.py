@@ -170,7 +170,9 @@ def _values() -> Any:
 def _keys() -> Any:
     from hypothesis import strategies as st
 
-    return st.sampled_from(_KEYS) | st.text(min_size=1, max_size=12)
+    # Mostly a small pool, so operations hit the same keys; sometimes any text.
+    pool = st.sampled_from(_KEYS)
+    return st.one_of(pool, pool, pool, st.text(min_size=1, max_size=12))
 
 
 def operations() -> Any:
@@ -197,7 +199,10 @@ def programs(max_ops: int = 25) -> Any:
     """Strategy for a whole program: a list of operations."""
     from hypothesis import strategies as st
 
-    return st.lists(operations(), max_size=max_ops)
+    # Draw the length first: plain ``st.lists`` averages ~4 operations, too few to reach
+    # interesting states (set, reopen, delete, read back ...).
+    ops = operations()
+    return st.integers(1, max_ops).flatmap(lambda n: st.lists(ops, min_size=n, max_size=n))
 
 
 async def _shrink(factory: StoreFactory, program: list[Op], name: str) -> list[Op]:

@@ -8,7 +8,7 @@ functions are awaited by :func:`webstore.testing.run_checks`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from webstore.backends import PROBE_KEY
@@ -300,11 +300,7 @@ class StoreConformance:
 
     def run_check(self, name: str) -> None:
         """Run one check synchronously (works where the backend never truly suspends)."""
-        drive(_as_coroutine(STORE_CHECKS[name](self.open_store)))
-
-
-async def _as_coroutine(awaitable: Awaitable[None]) -> None:
-    await awaitable
+        drive(STORE_CHECKS[name](self.open_store))
 
 
 def _make_test(name: str) -> Callable[[StoreConformance], None]:

@@ -37,9 +37,13 @@ class _Entry:
 
 _REGISTRY: dict[str, _Entry] = {}
 
-#: Candidates tried, in order, by automatic selection in each runtime.
+#: Candidates tried, in order, by automatic selection in each runtime. CPython has no
+#: memory fallback on purpose: a desktop program that silently stops persisting (say, while
+#: another process holds a lock) loses data; it gets StorageUnavailable with the reason.
+#: In a browser the fallback is what private modes need, and ``capabilities.persistent``
+#: tells the application.
 _AUTO_ORDER: dict[str, list[str]] = {
-    "cpython": ["sqlite", "memory"],
+    "cpython": ["sqlite"],
     "pyodide-browser": ["indexeddb", "localstorage", "memory"],
     "pyodide-node": ["indexeddb", "localstorage", "memory"],
 }

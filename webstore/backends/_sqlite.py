@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,25 +67,47 @@ class SQLiteBackend(Backend):
                 check_same_thread=False,
             )
             self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            with self._write():
-                version = self._db.execute("PRAGMA user_version").fetchone()[0]
-                if version > _SCHEMA_VERSION:
-                    raise StorageUnavailable(
-                        f"{self.path} was written by a newer webstore (schema {version})",
-                        backend=self.name,
-                    )
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
-                    " WITHOUT ROWID"
-                )
-                self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            self._retry_locked(self._init_schema)
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(
                 f"cannot open SQLite store at {self.path}: {exc}",
                 backend=self.name, reason=str(exc),
             ) from exc
+
+    def _init_schema(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._write():
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise StorageUnavailable(
+                    f"{self.path} was written by a newer webstore (schema {version})",
+                    backend=self.name,
+                )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL)"
+                " WITHOUT ROWID"
+            )
+            self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+
+    @staticmethod
+    def _retry_locked(fn: Callable[[], None]) -> None:
+        """Run ``fn``, retrying while another process holds the lock.
+
+        Switching a new file to WAL takes an exclusive lock *without* calling SQLite's busy
+        handler, so two processes creating one file at once see "database is locked".
+        """
+        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                fn()
+                return
+            except (sqlite3.OperationalError, StorageUnavailable) as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need (Debian packages, a venv, npm
+# packages) and runs every suite. Any stage that fails, or any engine that does not start,
+# makes the whole run fail: nothing is skipped silently.
+#
+#   bash tests/run.sh            # everything
+#   STAGES="lint python" bash tests/run.sh   # a subset, for local iteration
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+
+ALL_STAGES="system venv lint python"
+STAGES=${STAGES:-$ALL_STAGES}
+declare -a RESULTS=()
+started=$(date +%s)
+
+log() { printf '\n=== %s ===\n' "$*"; }
+stage_on() { [[ " $STAGES " == *" $1 "* ]]; }
+run_stage() {
+  local name=$1; shift
+  stage_on "$name" || return 0
+  log "$name"
+  local t0=$(date +%s)
+  if "$@"; then
+    RESULTS+=("PASS  $name ($(( $(date +%s) - t0 ))s)")
+  else
+    RESULTS+=("FAIL  $name ($(( $(date +%s) - t0 ))s)")
+    summary; exit 1
+  fi
+}
+summary() {
+  log "summary ($(( $(date +%s) - started ))s)"
+  printf '%s\n' "${RESULTS[@]}"
+}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_system() {
+  local need=()
+  command -v git >/dev/null || need+=(git)
+  command -v sqlite3 >/dev/null || need+=(sqlite3)
+  command -v chromium >/dev/null || need+=(chromium chromium-driver)
+  command -v firefox-esr >/dev/null || need+=(firefox-esr)
+  command -v WebKitWebDriver >/dev/null || need+=(webkit2gtk-driver)
+  command -v xvfb-run >/dev/null || need+=(xvfb xauth)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${need[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+      "${need[@]}" >/dev/null
+  else
+    echo "Debian packages already present"
+  fi
+}
+
+install_venv() {
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q -e '.[dev,numpy,browser]' 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -c "import webstore, hypothesis, pytest, msgpack; print('venv ok')"
+  if [ -f package.json ]; then
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  fi
+}
+
+lint() {
+  .venv/bin/ruff check webstore tests bench wasm
+  .venv/bin/mypy webstore
+}
+
+python_suites() {
+  command -v git >/dev/null || { echo "git is required for the Git-format checks"; return 1; }
+  .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+}
+
+run_stage system install_system
+run_stage venv install_venv
+run_stage lint lint
+run_stage python python_suites
+summary

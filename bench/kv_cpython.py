@@ -60,29 +60,16 @@ def raw_sqlite(path: Path, items: list[tuple[str, bytes]]) -> tuple[Callable[[],
     return write, read
 
 
-def webstore_store(store: webstore.Store, items: list[tuple[str, bytes]]
-                   ) -> tuple[Callable[[], None], ...]:
+def webstore_rows(target: webstore.Store | webstore.Backend, items: list[tuple[str, bytes]]
+                  ) -> tuple[Callable[[], None], ...]:
+    """Write and read closures for a Store (values) or a Backend (bytes): same calls."""
     keys = [k for k, _ in items]
 
     def write() -> None:
-        drive(store.set_many(items))
+        drive(target.set_many(items))
 
     def read() -> None:
-        out = drive(store.get_many(keys))
-        assert out[0] == items[0][1]
-
-    return write, read
-
-
-def webstore_backend(backend: webstore.Backend, items: list[tuple[str, bytes]]
-                     ) -> tuple[Callable[[], None], ...]:
-    keys = [k for k, _ in items]
-
-    def write() -> None:
-        drive(backend.set_many(items))
-
-    def read() -> None:
-        out = drive(backend.get_many(keys))
+        out = drive(target.get_many(keys))
         assert out[0] == items[0][1]
 
     return write, read
@@ -103,10 +90,10 @@ def main() -> None:
     memory_store = drive(open_store("memory", location="bench"))
     rows = {
         "raw sqlite3": raw_sqlite(tmp / "raw.sqlite3", items),
-        "webstore SQLite backend (bytes)": webstore_backend(
+        "webstore SQLite backend (bytes)": webstore_rows(
             SQLiteBackend(tmp / "backend.sqlite3"), items),
-        "webstore Store on SQLite (values)": webstore_store(sqlite_store, items),
-        "webstore Store on memory (values)": webstore_store(memory_store, items),
+        "webstore Store on SQLite (values)": webstore_rows(sqlite_store, items),
+        "webstore Store on memory (values)": webstore_rows(memory_store, items),
     }
     results = {name: (best(w, args.repeat), best(r, args.repeat))
                for name, (w, r) in rows.items()}

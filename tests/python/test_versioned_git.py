@@ -8,8 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from webstore.kv import codec
 from webstore.versioned import (
     Counter,

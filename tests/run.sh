@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 
-ALL_STAGES="system venv lint python"
+ALL_STAGES="system venv lint python build node"
 STAGES=${STAGES:-$ALL_STAGES}
 declare -a RESULTS=()
 started=$(date +%s)
@@ -72,8 +72,20 @@ python_suites() {
   .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
 }
 
+build_wasm() {
+  python3 wasm/build.py
+}
+
+node_suite() {
+  WEBSTORE_SKIP_BUILD=1 bash tests/node/run.sh
+}
+
 run_stage system install_system
 run_stage venv install_venv
 run_stage lint lint
 run_stage python python_suites
+# From here on `python3` is the venv's (the wasm build uses pip from it).
+export PATH="$PWD/.venv/bin:$PATH"
+run_stage build build_wasm
+run_stage node node_suite
 summary

@@ -1,0 +1,159 @@
+// The JS API in Node 20 (memory backend): values, errors, batches, repo, merge, watch.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  open, openRepo, get, set, del, keys, runtime,
+  KeyNotFound, UnsupportedValue, InvalidKey, StoreClosed, WebstoreError,
+} from "../../wasm/js/index.js";
+
+let n = 0;
+const fresh = () => open(`t${n++}`, { backend: "memory", path: `mem-${Date.now()}-${n}` });
+
+test("one Pyodide shared by every store, progress reported", async () => {
+  const seen = [];
+  const a = await runtime({ onProgress: (p) => seen.push(p.fraction) });
+  const b = await runtime();
+  assert.equal(a.pyodide, b.pyodide);
+  assert.equal(seen.at(-1), 1);
+});
+
+test("auto selection in Node 20 picks memory and says why", async () => {
+  const s = await open("auto");
+  assert.equal(s.backend, "memory");
+  assert.equal(s.selection.backend, "memory");
+  assert.ok(Object.keys(s.selection.refused).length >= 1, JSON.stringify(s.selection));
+  await s.close();
+});
+
+test("JSON-like values, typed arrays, ArrayBuffer and BigInt round-trip", async () => {
+  const s = await fresh();
+  const value = { n: 1, f: 1.5, neg0: -0, s: "text", t: true, nil: null, list: [1, [2, { x: "y" }]],
+    big: 2n ** 63n, small: -(2n ** 63n) };
+  await s.set("v", value);
+  assert.deepEqual(await s.get("v"), value);
+  const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
+    Uint32Array, Float32Array, Float64Array];
+  for (const Kind of kinds) {
+    const arr = Kind.from([1, 2, 3, 250]);
+    await s.set(Kind.name, arr);
+    const back = await s.get(Kind.name);
+    assert.equal(back.constructor, Kind, Kind.name);
+    assert.deepEqual([...back], [...arr]);
+  }
+  await s.set("b64", new BigInt64Array([-1n, 2n ** 62n]));
+  assert.deepEqual(await s.get("b64"), new BigInt64Array([-1n, 2n ** 62n]));
+  await s.set("u64", new BigUint64Array([2n ** 64n - 1n]));
+  assert.deepEqual(await s.get("u64"), new BigUint64Array([2n ** 64n - 1n]));
+  const buf = new Uint8Array([0, 255, 7]).buffer;
+  await s.set("buf", buf);
+  const backBuf = await s.get("buf");
+  assert.ok(backBuf instanceof ArrayBuffer);
+  assert.deepEqual(new Uint8Array(backBuf), new Uint8Array([0, 255, 7]));
+  const sub = new Uint16Array([9, 8, 7, 6]).subarray(1, 3); // a view with an offset
+  await s.set("sub", sub);
+  assert.deepEqual(await s.get("sub"), new Uint16Array([8, 7]));
+  assert.equal(await s.get("missing"), undefined);
+  await s.set("null", null);
+  assert.equal(await s.get("null"), null);
+  assert.equal(await s.has("null"), true);
+});
+
+test("BigInt inside the safe range reads back as a number (documented)", async () => {
+  const s = await fresh();
+  await s.set("b", 5n);
+  assert.equal(await s.get("b"), 5);
+});
+
+test("errors are Error subclasses named after the Python errors", async () => {
+  const s = await fresh();
+  await assert.rejects(s.set("d", new Date()), (e) => e instanceof UnsupportedValue
+    && e instanceof WebstoreError && e instanceof Error && e.name === "UnsupportedValue"
+    && /Date/.test(e.message));
+  await assert.rejects(s.set("m", { a: new Map() }), (e) => e.name === "UnsupportedValue"
+    && e.path === 'value["a"]');
+  await assert.rejects(s.set("", 1), (e) => e instanceof InvalidKey && e.name === "InvalidKey");
+  await assert.rejects(s.set("u", undefined), UnsupportedValue);
+  await assert.rejects(s.set("big", 2n ** 64n), UnsupportedValue);
+  const cyc = {}; cyc.self = cyc;
+  await assert.rejects(s.set("c", cyc), UnsupportedValue);
+  await s.close();
+  await assert.rejects(s.get("x"), (e) => e instanceof StoreClosed && e.name === "StoreClosed");
+});
+
+test("batches, listing, clear", async () => {
+  const s = await fresh();
+  await s.setMany([["a/1", 1], ["a/2", 2], ["b", "x"]]);
+  await s.setMany({ c: [1] });
+  await s.setMany(new Map([["d", true]]));
+  assert.deepEqual(await s.keys(), ["a/1", "a/2", "b", "c", "d"]);
+  assert.deepEqual(await s.keys("a/"), ["a/1", "a/2"]);
+  assert.deepEqual(await s.entries("a/"), [["a/1", 1], ["a/2", 2]]);
+  assert.deepEqual(await s.getMany(["b", "zz", "a/1"]), ["x", undefined, 1]);
+  await assert.rejects(s.setMany([["ok", 1], ["bad", new Date()]]), UnsupportedValue);
+  assert.equal(await s.has("ok"), false, "nothing of a failed batch is written");
+  await s.deleteMany(["a/1", "a/2"]);
+  assert.deepEqual(await s.keys(), ["b", "c", "d"]);
+  await s.delete("b");
+  assert.equal(await s.has("b"), false);
+  await s.clear();
+  assert.deepEqual(await s.keys(), []);
+});
+
+test("idb-keyval style functions on the default store", async () => {
+  await set("hello", "world");
+  assert.equal(await get("hello"), "world");
+  assert.ok((await keys()).includes("hello"));
+  await del("hello");
+  assert.equal(await get("hello"), undefined);
+});
+
+test("repo: commits, history, time travel, diff, branch, merge, conflicts, watch", async () => {
+  const repo = await openRepo(`repo${Date.now()}`, { backend: "memory" });
+  const main = repo.branch("main");
+  assert.equal(await main.head(), null);
+  assert.deepEqual((await main.history()).entries, []);
+  const events = [];
+  const stop = main.watch((e) => events.push(e));
+  const c1 = await main.set("notes/a", { text: "one" }, { message: "first" });
+  assert.match(c1, /^[0-9a-f]{64}$/);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].old, null);
+  assert.equal(events[0].new, c1);
+  assert.deepEqual(events[0].changes, [{ type: "added", path: "notes/a", value: { text: "one" } }]);
+  const pixels = new Uint8ClampedArray([1, 2, 3, 4]);
+  await main.set("canvas", pixels, { message: "draw" });
+  assert.deepEqual(await main.get("canvas"), pixels);
+  const hist = await main.history();
+  assert.deepEqual(hist.entries.map((e) => e.message), ["draw", "first"]);
+  assert.equal(typeof hist.entries[0].time, "number");
+  assert.equal(await repo.at(c1).get("canvas"), undefined);
+  assert.deepEqual(await repo.at(c1).get("notes/a"), { text: "one" });
+  assert.deepEqual(await repo.diff(c1, "main"), [{ type: "added", path: "canvas", value: pixels }]);
+
+  const feature = await main.fork("feature");
+  await feature.set("notes/b", "two", { message: "b" });
+  const ff = await repo.merge("main", "feature");
+  assert.equal(ff.ok, true);
+  assert.equal(ff.fastForward, true);
+  assert.equal(await main.get("notes/b"), "two");
+
+  await feature.set("notes/a", { text: "theirs" }, { message: "t" });
+  await main.set("notes/a", { text: "ours" }, { message: "o" });
+  const bad = await main.merge("feature");
+  assert.equal(bad.ok, false);
+  assert.equal(bad.commit, null);
+  assert.deepEqual(bad.conflicts, [{ path: "notes/a", base: { kind: "value", value: { text: "one" } },
+    ours: { kind: "value", value: { text: "ours" } }, theirs: { kind: "value", value: { text: "theirs" } } }]);
+  assert.deepEqual(await main.get("notes/a"), { text: "ours" }, "nothing committed on conflict");
+  assert.deepEqual((await repo.branches()).sort(), ["feature", "main"]);
+
+  const count = events.length;
+  stop();
+  await main.set("notes/c", 3);
+  assert.equal(events.length, count, "no event after unsubscribe");
+  await main.setMany({ "notes/c": undefined, "notes/d": 4 }, { message: "batch" });
+  assert.equal(await main.get("notes/c"), undefined);
+  assert.equal(await main.get("notes/d"), 4);
+  await assert.rejects(repo.merge("main", "nope"), KeyNotFound);
+  await repo.close();
+});

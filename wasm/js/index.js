@@ -1,0 +1,260 @@
+// webstore for JavaScript: the Python library's key-value store and versioned store, running
+// in one shared Pyodide, with a Promise API shaped like idb-keyval's.
+//
+//   import { open, openRepo } from "webstore";
+//   const store = await open("notes");                 // IndexedDB > localStorage > memory
+//   await store.set("pixels", new Uint8ClampedArray(4));
+//   const repo = await openRepo("notes");
+//   await repo.branch("main").set("todo/1", { text: "milk" }, { message: "add milk" });
+//
+// Values: see values.js. Numbers that are safe integers are Python ints, other numbers floats;
+// a BigInt is a Python int, so it reads back as a BigInt only outside the safe-integer range
+// (one int type is shared with Python). Dates are refused: store toISOString() or getTime().
+// ArrayBuffer <-> Python bytes; every TypedArray kind comes back as the same kind.
+import { runtime, unwrap } from "./runtime.js";
+import { toPython } from "./values.js";
+
+export * from "./errors.js";
+export { runtime };
+
+// JS null would reach Python as JsNull; undefined is None.
+const noNull = (arg) => (arg === null ? undefined : arg);
+
+function openArgs(name, options) {
+  return [String(name), options.backend ?? undefined, options.path ?? undefined];
+}
+
+/** A key-value store on the backend webstore chose (or the one asked for). */
+export class Store {
+  #api; #py; #info;
+  /** @internal */
+  constructor(api, py) {
+    this.#api = api;
+    this.#py = py;
+    this.#info = py.info();
+    this.name = undefined;
+  }
+  /** The backend's name ("indexeddb", "localstorage", "memory"). */
+  get backend() { return this.#info.backend; }
+  /** `{backend, reason, refused}`: which backend was chosen and why the others were not. */
+  get selection() { return this.#info.selection; }
+  /** What the backend guarantees: `{persistent, atomicBatches, binarySafe, ...}`. */
+  get capabilities() { return this.#info.capabilities; }
+
+  #call(op, ...args) {
+    const proxies = args.filter((a) => a && typeof a === "object" && typeof a.destroy === "function");
+    return unwrap(this.#py.call(op, ...args.map(noNull)), ...proxies);
+  }
+  #value(value) { return toPython(this.#api.pyodide, value); }
+
+  /** The value of `key`, or `undefined` when it is missing. */
+  async get(key) {
+    const [found, value] = await this.#call("get", key);
+    return found ? value : undefined;
+  }
+  /** Store `value` under `key`; resolves once the write is durable. */
+  async set(key, value) { return this.#call("set", key, this.#value(value)); }
+  /** Remove `key` (a missing key is not an error). */
+  delete(key) { return this.#call("delete", key); }
+  /** Whether `key` holds a value. */
+  has(key) { return this.#call("has", key); }
+  /** Keys starting with `prefix`, sorted by code point. */
+  keys(prefix = "") { return this.#call("keys", prefix); }
+  /** `[key, value]` pairs whose key starts with `prefix`, sorted by key. */
+  entries(prefix = "") { return this.#call("entries", prefix); }
+  /** Store every pair atomically (all or nothing): an array of pairs, a Map or an object. */
+  async setMany(entries) {
+    const pairs = entries instanceof Map ? [...entries]
+      : Array.isArray(entries) ? entries : Object.entries(entries ?? {});
+    return this.#call("set_many", toPython(this.#api.pyodide, pairs, "entries"));
+  }
+  /** Values of `keys` in order (`undefined` for missing ones), from one snapshot. */
+  async getMany(keys) {
+    const found = await this.#call("get_many", [...keys]);
+    return found.map(([ok, value]) => (ok ? value : undefined));
+  }
+  /** Remove every key atomically. */
+  deleteMany(keys) { return this.#call("delete_many", [...keys]); }
+  /** Remove every key of this store. */
+  clear() { return this.#call("clear"); }
+  /** Close the store; later calls reject with StoreClosed. */
+  close() { return this.#call("close"); }
+  /** `{estimate: {usage, quota} | null, persisted: boolean | null}` of the origin. */
+  storageInfo() { return this.#call("estimate"); }
+  /** Ask the browser not to evict this origin's data (`null` where there is no such API). */
+  persist() { return this.#call("persist"); }
+}
+
+/**
+ * Open the store `name`. Options: `backend` ("indexeddb", "localstorage", "memory"; default:
+ * the best that works here), `path` (database name / key prefix / memory space),
+ * `onProgress({fraction, phase})` while Python loads, and loader options `indexURL`/`distURL`.
+ */
+export async function open(name = "default", options = {}) {
+  const api = await runtime(options);
+  const answer = await api.py.open_kv(...openArgs(name, options));
+  const py = await unwrapOpen(answer);
+  const store = new Store(api, py);
+  store.name = String(name);
+  return store;
+}
+
+async function unwrapOpen(answer) {
+  if (Array.isArray(answer)) return unwrap(Promise.resolve(answer));
+  return answer;
+}
+
+// -- idb-keyval style functions on a lazily opened default store --------------------------
+
+let defaultStore;
+/** The store the functions below use when none is given (opened on first use). */
+export function defaultStoreOf() {
+  defaultStore ??= open("default");
+  return defaultStore;
+}
+export async function get(key, store) { return (await (store ?? defaultStoreOf())).get(key); }
+export async function set(key, value, store) {
+  return (await (store ?? defaultStoreOf())).set(key, value);
+}
+export async function del(key, store) { return (await (store ?? defaultStoreOf())).delete(key); }
+export async function keys(store) { return (await (store ?? defaultStoreOf())).keys(); }
+export async function entries(store) { return (await (store ?? defaultStoreOf())).entries(); }
+export async function setMany(pairs, store) {
+  return (await (store ?? defaultStoreOf())).setMany(pairs);
+}
+export async function getMany(list, store) {
+  return (await (store ?? defaultStoreOf())).getMany(list);
+}
+export async function delMany(list, store) {
+  return (await (store ?? defaultStoreOf())).deleteMany(list);
+}
+export async function clear(store) { return (await (store ?? defaultStoreOf())).clear(); }
+
+// -- versioned store ----------------------------------------------------------------------
+
+/** A read-only snapshot: a commit (time travel) or the current head of a branch. */
+export class View {
+  /** @internal */
+  constructor(repo, rev, isBranch) { this.repo = repo; this.rev = rev; this.isBranch = isBranch; }
+  /** Value at `path`, `undefined` when there is none. */
+  async get(path) {
+    const [found, value] = await this.repo._call("get", this.rev, this.isBranch, path);
+    return found ? value : undefined;
+  }
+  /** Every `[path, value]` under `prefix`. */
+  items(prefix = "") { return this.repo._call("items", this.rev, this.isBranch, prefix); }
+  /** Children of `path` as `[name, "value" | "tree"]`. */
+  list(path = "") { return this.repo._call("list", this.rev, this.isBranch, path); }
+}
+
+/** A branch: path reads, committing writes, history, merge and watch. */
+export class Branch extends View {
+  /** @internal */
+  constructor(repo, name) { super(repo, name, true); this.name = name; }
+  /** Commit id (64 hex digits) of the head, `null` before the first commit. */
+  head() { return this.repo._call("head", this.name); }
+  /** Commit `value` at `path`; resolves to the new commit id. */
+  async set(path, value, { message } = {}) {
+    return this.repo._call("set", this.name, path, this.repo._value(value), message ?? null);
+  }
+  /** Commit several changes as one commit (`null`/`undefined` value: remove the path). */
+  async setMany(changes, { message } = {}) {
+    const pairs = (changes instanceof Map ? [...changes] : Array.isArray(changes) ? changes
+      : Object.entries(changes)).map(([p, v]) => [p, v === undefined ? null : v]);
+    return this.repo._call("set_many", this.name, this.repo._value(pairs, "changes"),
+      message ?? null);
+  }
+  /** Commit the removal of `path` (a value or a subtree). */
+  remove(path, { message } = {}) { return this.repo._call("remove", this.name, path, message ?? null); }
+  /** Commits of the branch, newest first: `{entries: [{id, message, time, author, parents}], cursor}`. */
+  history({ limit = 50, cursor = null } = {}) {
+    return this.repo._call("history", this.name, limit, cursor);
+  }
+  /** Merge a branch or commit into this branch. */
+  merge(source, options) { return this.repo.merge(this.name, source, options); }
+  /** Changes from `other` (a branch or commit) to this branch. */
+  diff(other, options) { return this.repo.diff(other, this.name, options); }
+  /** Create the branch `name` at this branch's head. */
+  async fork(name) {
+    await this.repo._call("create_branch", name, this.name);
+    return this.repo.branch(name);
+  }
+  /**
+   * Call `callback({old, new, changes})` after each durable move of this branch, here or
+   * (in browsers) in another tab. Returns the unsubscribe function.
+   */
+  watch(callback, { prefix = "" } = {}) { return this.repo._watch(this.name, callback, prefix); }
+}
+
+/** A versioned store: Git-format commits over the same storage as the key-value store. */
+export class Repo {
+  #api; #py; #watches = new Set();
+  /** @internal */
+  constructor(api, py, name) { this.#api = api; this.#py = py; this.name = name; }
+  /** @internal */
+  _call(op, ...args) {
+    const proxies = args.filter((a) => a && typeof a === "object" && typeof a.destroy === "function");
+    return unwrap(this.#py.call(op, ...args.map(noNull)), ...proxies);
+  }
+  /** @internal */
+  _value(value, path) { return toPython(this.#api.pyodide, value, path); }
+  /** @internal */
+  _watch(branch, callback, prefix) {
+    if (typeof callback !== "function") throw new TypeError("watch: callback must be a function");
+    const deliver = (old, next, changes) => callback({ old, new: next, changes });
+    const handle = this.#py.watch(branch, deliver, prefix);
+    if (Array.isArray(handle)) unwrap(Promise.resolve(handle)); // throws asynchronously
+    if (Array.isArray(handle)) throw new Error(handle[2]);
+    let active = true;
+    const stop = () => {
+      if (!active) return;
+      active = false;
+      this.#watches.delete(stop);
+      this.#py.unwatch(handle);
+      handle.destroy();
+    };
+    this.#watches.add(stop);
+    return stop;
+  }
+  /** The branch `name` (created by its first write). */
+  branch(name = "main") { return new Branch(this, name); }
+  /** Names of all branches. */
+  branches() { return this._call("branches"); }
+  /** Create branch `name` at `start` (a branch or commit id; none: an empty branch). */
+  async createBranch(name, start = null) {
+    await this._call("create_branch", name, start);
+    return this.branch(name);
+  }
+  /** Delete a branch (its commits stay). */
+  deleteBranch(name) { return this._call("delete_branch", name); }
+  /** Read-only view of a commit id (time travel) or of a branch head. */
+  at(rev) { return new View(this, rev, false); }
+  /** History of a branch or commit, newest first. */
+  history(rev = "main", { limit = 50, cursor = null } = {}) {
+    return this._call("history", rev, limit, cursor);
+  }
+  /**
+   * Changes from `older` to `newer` (branches or commit ids; `null`: empty) as
+   * `{type: "added"|"removed"|"updated", path, value | old, new}`.
+   */
+  diff(older, newer, { prefix = "" } = {}) { return this._call("diff", older, newer, prefix); }
+  /**
+   * Three-way merge of `source` into branch `into`. Resolves to `{ok, commit, fastForward,
+   * changed, conflicts: [{path, base, ours, theirs}]}`; each side is `{kind: "value", value}`,
+   * `{kind: "absent"}` or `{kind: "subtree"}`. With conflicts nothing is committed.
+   */
+  merge(into, source, { message } = {}) { return this._call("merge", into, source, message ?? null); }
+  /** Stop every watch and close the storage this repo opened. */
+  async close() {
+    for (const stop of [...this.#watches]) stop();
+    await this._call("close");
+  }
+}
+
+/** Open the versioned store `name` (same options as {@link open}). */
+export async function openRepo(name = "default", options = {}) {
+  const api = await runtime(options);
+  const answer = await api.py.open_repo(...openArgs(name, options));
+  const py = await unwrapOpen(answer);
+  return new Repo(api, py, String(name));
+}

@@ -1,0 +1,380 @@
+"""The Python half of the JavaScript API (``wasm/js/``): values across the boundary, envelopes.
+
+JavaScript hands values over already checked and flattened by ``wasm/js/values.js``: plain
+objects and arrays are converted by ``pyodide.toPy``; typed arrays, ``ArrayBuffer`` and
+``-0`` arrive wrapped in a ``Wrapped`` JS object (so ``toPy`` leaves them alone) and become
+the JS typed array itself (stored in the codec's JS form), ``bytes`` and ``-0.0`` here.
+
+Going out, ``bytes``/``bytearray`` become an ``ArrayBuffer``, every typed-array form a JS
+typed array of the same kind, tuples arrays, dicts plain objects; ints outside the safe range
+become ``BigInt`` (Pyodide's ``to_js`` rule).
+
+Every call returns an *envelope* ``[true, value]`` or ``[false, name, message, fields]`` so
+JavaScript can raise an ``Error`` subclass named after the Python error with its fields,
+without parsing a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from webstore._open import open as open_store
+from webstore.errors import InvalidArgument, WebstoreError
+from webstore.kv.store import Store
+from webstore.kv.typed import TypedArray, typed_kind
+from webstore.versioned import Added, MergeResult, Removed, Repo, WatchHandle
+from webstore.versioned.history import HistoryPage
+from webstore.versioned.ids import ObjectId, to_hex
+from webstore.versioned.merge import ABSENT, SUBTREE
+
+__all__ = ["JsRepo", "JsStore", "from_js", "open_repo", "open_kv", "to_js"]
+
+_MISSING = object()
+_FIELDS = ("argument", "key", "type_name", "path", "backend", "reason", "expected", "got",
+           "where", "ref")
+
+
+def _is_jsproxy(value: object) -> bool:
+    return type(value).__module__ == "pyodide.ffi" or type(value).__name__.startswith("JsProxy")
+
+
+def from_js(value: Any) -> Any:
+    """A ``toPy``-converted JS value as the codec's Python value (unwrapping buffers)."""
+    t = type(value)
+    if t is dict:
+        return {k: from_js(v) for k, v in value.items()}
+    if t is list:
+        return [from_js(v) for v in value]
+    if _is_jsproxy(value):
+        if type(value).__name__ == "JsNull":
+            return None
+        kind = getattr(value, "kind", None)
+        if kind == "typed":
+            return value.value
+        if kind == "buffer":
+            return bytes(value.value.to_bytes())
+        if kind == "negzero":
+            return -0.0
+        if isinstance(value, int):  # JsBigInt
+            return int(value)
+        raise InvalidArgument("unexpected JS value; pass values through the JS API",
+                              argument="value")
+    return value
+
+
+def _js_typed(kind: str, data: bytes | memoryview) -> Any:
+    import js
+    from pyodide.ffi import to_js as convert
+
+    u8 = convert(bytes(data))
+    info = getattr(js, kind)
+    return info.new(u8.buffer, 0, len(data) // info.BYTES_PER_ELEMENT)
+
+
+def _out(value: Any) -> Any:
+    """Replace buffers by JS objects before ``to_js`` (which would give Uint8Array)."""
+    t = type(value)
+    if t in (str, int, float, bool):
+        return value
+    if value is None:
+        from pyodide.ffi import jsnull
+
+        return jsnull
+    if t is dict:
+        return {k: _out(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_out(v) for v in value]
+    if t is bytes or t is bytearray:
+        from pyodide.ffi import to_js as convert
+
+        return convert(bytes(value)).buffer
+    if _is_jsproxy(value):
+        return value
+    if isinstance(value, TypedArray):
+        return _js_typed(value.kind, value.data)
+    if typed_kind(value):
+        from webstore.kv.typed import encode_typed
+
+        header, data = encode_typed(value)
+        kind = _KIND_NAMES[bytes(header)[0]]
+        return _js_typed(kind, bytes(data))
+    return value
+
+
+def _kind_names() -> list[str]:
+    from webstore.kv.typed import KINDS
+
+    return [k.js_name for k in KINDS]
+
+
+_KIND_NAMES = _kind_names()
+
+
+def to_js(value: Any) -> Any:
+    """A Python value as a JS value (plain objects for dicts)."""
+    import js
+    from pyodide.ffi import to_js as convert
+
+    return convert(_out(value), dict_converter=js.Object.fromEntries, create_pyproxies=False)
+
+
+def _error(exc: BaseException) -> list[Any]:
+    fields: dict[str, Any] = {}
+    for name in _FIELDS:
+        field = getattr(exc, name, None)
+        if isinstance(field, bytes) and len(field) == 32:
+            field = to_hex(ObjectId(field))
+        if isinstance(field, (str, int, float, bool)):
+            fields[name] = field
+    message = str(exc) if not isinstance(exc, KeyError) or isinstance(exc, WebstoreError) \
+        else repr(exc)
+    return [False, type(exc).__name__, message, fields]
+
+
+async def _envelope(work: Awaitable[Any]) -> Any:
+    try:
+        result = await work
+    except Exception as exc:  # every error crosses as a named, structured JS error
+        return to_js(_error(exc))
+    return to_js([True, result])
+
+
+def _hex(oid: ObjectId | None) -> str | None:
+    return None if oid is None else to_hex(oid)
+
+
+# -- key-value stores -----------------------------------------------------------------------
+
+class JsStore:
+    """A :class:`Store` seen from JavaScript: ``call(op, *args)`` returns an envelope."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def info(self) -> Any:
+        """Backend name, selection and capabilities as a JS object."""
+        backend = self.store.backend
+        sel = backend.selection
+        caps = backend.capabilities
+        return to_js({
+            "backend": backend.name,
+            "selection": {
+                "backend": sel.backend if sel else backend.name,
+                "reason": sel.reason if sel else "chosen by the caller",
+                "refused": dict(sel.refused) if sel else {},
+            },
+            "capabilities": {
+                "persistent": caps.persistent, "atomicBatches": caps.atomic_batches,
+                "binarySafe": caps.binary_safe, "maxValueBytes": caps.max_value_bytes,
+                "shared": caps.shared,
+            },
+        })
+
+    def call(self, op: str, *args: Any) -> Any:
+        """Run operation ``op`` and return its envelope (a JS Promise)."""
+        return _envelope(getattr(self, "_" + op)(*args))
+
+    async def _get(self, key: Any) -> Any:
+        value = await self.store.get(key, _MISSING)
+        return [value is not _MISSING, None if value is _MISSING else value]
+
+    async def _set(self, key: Any, value: Any) -> None:
+        await self.store.set(key, from_js(value))
+
+    async def _delete(self, key: Any) -> None:
+        await self.store.delete(key)
+
+    async def _has(self, key: Any) -> bool:
+        return await self.store.has(key)
+
+    async def _keys(self, prefix: Any) -> list[str]:
+        return await self.store.keys(prefix)
+
+    async def _entries(self, prefix: Any) -> list[Any]:
+        return [list(p) for p in await self.store.items(prefix)]
+
+    async def _set_many(self, pairs: Any) -> None:
+        items = from_js(pairs)
+        await self.store.set_many([tuple(p) for p in items])
+
+    async def _get_many(self, keys: Any) -> list[Any]:
+        values = await self.store.get_many(list(keys), _MISSING)
+        return [[v is not _MISSING, None if v is _MISSING else v] for v in values]
+
+    async def _delete_many(self, keys: Any) -> None:
+        await self.store.delete_many(list(keys))
+
+    async def _clear(self) -> None:
+        await self.store.clear()
+
+    async def _close(self) -> None:
+        await self.store.close()
+
+    async def _estimate(self) -> Any:
+        from webstore._browser import estimate, persisted
+
+        return {"estimate": await estimate(), "persisted": await persisted()}
+
+    async def _persist(self) -> bool | None:
+        from webstore._browser import persist
+
+        return await persist()
+
+
+def open_kv(name: Any, backend: Any, path: Any) -> Any:
+    """Open a store: a :class:`JsStore` (a PyProxy in JS), or an error envelope."""
+    async def work() -> Any:
+        try:
+            store = await open_store(name, backend, path=path)
+        except Exception as exc:
+            return to_js(_error(exc))
+        return JsStore(store)
+
+    return work()
+
+
+# -- versioned repos ------------------------------------------------------------------------
+
+def _marker(value: Any) -> dict[str, Any]:
+    if value is ABSENT:
+        return {"kind": "absent"}
+    if value is SUBTREE:
+        return {"kind": "subtree"}
+    return {"kind": "value", "value": value}
+
+
+def _merge_result(result: MergeResult) -> dict[str, Any]:
+    return {
+        "commit": _hex(result.commit), "fastForward": result.fast_forward,
+        "changed": result.changed, "ok": result.ok,
+        "conflicts": [
+            {"path": c.path, "base": _marker(c.base), "ours": _marker(c.ours),
+             "theirs": _marker(c.theirs)} for c in result.conflicts
+        ],
+    }
+
+
+def _changes(changes: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for c in changes:
+        if isinstance(c, Added):
+            out.append({"type": "added", "path": c.path, "value": c.value})
+        elif isinstance(c, Removed):
+            out.append({"type": "removed", "path": c.path, "value": c.value})
+        else:
+            out.append({"type": "updated", "path": c.path, "old": c.old, "new": c.new})
+    return out
+
+
+def _page(page: HistoryPage) -> dict[str, Any]:
+    return {
+        "cursor": page.cursor,
+        "entries": [
+            {"id": e.hex, "message": e.message, "time": e.commit.committer.time * 1000,
+             "author": {"name": e.commit.author.name, "email": e.commit.author.email},
+             "parents": [to_hex(p) for p in e.commit.parents]} for e in page.entries
+        ],
+    }
+
+
+class JsRepo:
+    """A :class:`Repo` seen from JavaScript: ``call(op, *args)`` returns an envelope."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+
+    def call(self, op: str, *args: Any) -> Any:
+        """Run operation ``op`` and return its envelope (a JS Promise)."""
+        return _envelope(getattr(self, "_" + op)(*args))
+
+    async def _branches(self) -> list[str]:
+        return await self.repo.branches()
+
+    async def _head(self, branch: str) -> str | None:
+        return _hex(await self.repo.branch(branch).head())
+
+    async def _set(self, branch: str, path: str, value: Any, message: Any) -> str:
+        oid = await self.repo.branch(branch).set(path, from_js(value), message=message)
+        return to_hex(oid)
+
+    async def _remove(self, branch: str, path: str, message: Any) -> str | None:
+        return _hex(await self.repo.branch(branch).remove(path, message=message))
+
+    async def _set_many(self, branch: str, pairs: Any, message: Any) -> str | None:
+        b = self.repo.branch(branch)
+        async with b.transaction(message) as tx:
+            for path, value in from_js(pairs):
+                if value is None:
+                    tx.remove(path)
+                else:
+                    tx.set(path, value)
+        return _hex(tx.commit) if tx.commit is not None else _hex(await b.head())
+
+    async def _view(self, rev: str | None, is_branch: bool) -> Any:
+        if is_branch and rev is not None:
+            return await self.repo.branch(rev).view()
+        return await self.repo.at(rev)
+
+    async def _get(self, rev: str, is_branch: bool, path: str) -> list[Any]:
+        view = await self._view(rev, is_branch)
+        found = await view.has(path)
+        return [found, await view.find(path) if found else None]
+
+    async def _items(self, rev: str, is_branch: bool, prefix: str) -> list[Any]:
+        view = await self._view(rev, is_branch)
+        return [list(p) for p in await view.items(prefix)]
+
+    async def _list(self, rev: str, is_branch: bool, path: str) -> list[Any]:
+        view = await self._view(rev, is_branch)
+        return [list(p) for p in await view.list(path)]
+
+    async def _history(self, rev: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        if cursor is None and await self.repo.refs.get("heads/" + rev) is None \
+                and len(rev) != 64:
+            return {"entries": [], "cursor": None}  # a branch with no commit yet
+        return _page(await self.repo.history(rev, limit=int(limit), cursor=cursor))
+
+    async def _diff(self, old: str | None, new: str | None, prefix: str) -> list[Any]:
+        return _changes(await self.repo.diff(old, new, prefix=prefix))
+
+    async def _merge(self, into: str, source: str, message: Any) -> dict[str, Any]:
+        return _merge_result(await self.repo.merge(into, source, message=message))
+
+    async def _create_branch(self, name: str, start: str | None) -> None:
+        await self.repo.create_branch(name, start)
+
+    async def _delete_branch(self, name: str) -> None:
+        await self.repo.delete_branch(name)
+
+    async def _close(self) -> None:
+        await self.repo.close()
+
+    def watch(self, branch: str, callback: Callable[..., Any], prefix: str) -> Any:
+        """Watch ``branch``; ``callback(oldHex, newHex, changes)`` gets JS values."""
+        def deliver(old: ObjectId | None, new: ObjectId | None, changes: list[Any]) -> None:
+            callback(to_js(_hex(old)), to_js(_hex(new)), to_js(_changes(changes)))
+
+        try:
+            handle = self.repo.branch(branch).watch(deliver, prefix=prefix)
+        except Exception as exc:
+            return to_js(_error(exc))
+        return handle
+
+    @staticmethod
+    def unwatch(handle: WatchHandle) -> None:
+        """Stop a watch started by :meth:`watch`."""
+        handle.unwatch()
+
+
+def open_repo(name: Any, backend: Any, path: Any) -> Any:
+    """Open a repo: a :class:`JsRepo` (a PyProxy in JS), or an error envelope."""
+    async def work() -> Any:
+        try:
+            repo = await Repo.open(name, backend=backend, path=path)
+        except Exception as exc:
+            return to_js(_error(exc))
+        return JsRepo(repo)
+
+    return work()
+

@@ -1,0 +1,143 @@
+// Types of the webstore JavaScript API (hand-written; see index.js).
+
+export type TypedArray =
+  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array
+  | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+/** What can be stored. Dates are refused: store `toISOString()` or `getTime()`. */
+export type Value =
+  | null | boolean | number | string | bigint | ArrayBuffer | TypedArray
+  | Value[] | { [key: string]: Value | undefined };
+
+export type BackendName = "indexeddb" | "localstorage" | "memory" | (string & {});
+
+export interface Progress { fraction: number; phase: string; }
+
+export interface OpenOptions {
+  backend?: BackendName;
+  path?: string;
+  onProgress?: (progress: Progress) => void;
+  indexURL?: string | URL;
+  distURL?: string | URL;
+  pureMsgpack?: boolean;
+}
+
+export interface Selection { backend: string; reason: string; refused: Record<string, string>; }
+export interface Capabilities {
+  persistent: boolean; atomicBatches: boolean; binarySafe: boolean;
+  maxValueBytes?: number; shared: boolean;
+}
+export interface StorageInfo {
+  estimate: { usage: number; quota: number } | null;
+  persisted: boolean | null;
+}
+
+export class Store {
+  private constructor();
+  readonly name: string;
+  readonly backend: string;
+  readonly selection: Selection;
+  readonly capabilities: Capabilities;
+  get<T = Value>(key: string): Promise<T | undefined>;
+  set(key: string, value: Value): Promise<void>;
+  delete(key: string): Promise<void>;
+  has(key: string): Promise<boolean>;
+  keys(prefix?: string): Promise<string[]>;
+  entries<T = Value>(prefix?: string): Promise<[string, T][]>;
+  setMany(entries: Iterable<[string, Value]> | Map<string, Value> | Record<string, Value>): Promise<void>;
+  getMany<T = Value>(keys: Iterable<string>): Promise<(T | undefined)[]>;
+  deleteMany(keys: Iterable<string>): Promise<void>;
+  clear(): Promise<void>;
+  close(): Promise<void>;
+  storageInfo(): Promise<StorageInfo>;
+  persist(): Promise<boolean | null>;
+}
+
+export function open(name?: string, options?: OpenOptions): Promise<Store>;
+export function runtime(options?: OpenOptions): Promise<{ pyodide: unknown; py: unknown }>;
+
+export function defaultStoreOf(): Promise<Store>;
+export function get<T = Value>(key: string, store?: Store | Promise<Store>): Promise<T | undefined>;
+export function set(key: string, value: Value, store?: Store | Promise<Store>): Promise<void>;
+export function del(key: string, store?: Store | Promise<Store>): Promise<void>;
+export function keys(store?: Store | Promise<Store>): Promise<string[]>;
+export function entries<T = Value>(store?: Store | Promise<Store>): Promise<[string, T][]>;
+export function setMany(entries: Iterable<[string, Value]> | Record<string, Value>, store?: Store | Promise<Store>): Promise<void>;
+export function getMany<T = Value>(keys: Iterable<string>, store?: Store | Promise<Store>): Promise<(T | undefined)[]>;
+export function delMany(keys: Iterable<string>, store?: Store | Promise<Store>): Promise<void>;
+export function clear(store?: Store | Promise<Store>): Promise<void>;
+
+/** A commit id: 64 hexadecimal digits (SHA-256, Git object format). */
+export type CommitId = string;
+
+export interface LogEntry {
+  id: CommitId; message: string; time: number;
+  author: { name: string; email: string }; parents: CommitId[];
+}
+export interface HistoryPage { entries: LogEntry[]; cursor: string | null; }
+
+export type Change =
+  | { type: "added"; path: string; value: Value }
+  | { type: "removed"; path: string; value: Value }
+  | { type: "updated"; path: string; old: Value; new: Value };
+
+export type Side = { kind: "value"; value: Value } | { kind: "absent" } | { kind: "subtree" };
+export interface MergeConflict { path: string; base: Side; ours: Side; theirs: Side; }
+export interface MergeResult {
+  ok: boolean; commit: CommitId | null; fastForward: boolean; changed: boolean;
+  conflicts: MergeConflict[];
+}
+export interface WatchEvent { old: CommitId | null; new: CommitId | null; changes: Change[]; }
+
+export class View {
+  protected constructor();
+  get<T = Value>(path: string): Promise<T | undefined>;
+  items<T = Value>(prefix?: string): Promise<[string, T][]>;
+  list(path?: string): Promise<[string, "value" | "tree"][]>;
+}
+
+export class Branch extends View {
+  readonly name: string;
+  head(): Promise<CommitId | null>;
+  set(path: string, value: Value, options?: { message?: string }): Promise<CommitId>;
+  setMany(changes: Iterable<[string, Value | undefined]> | Record<string, Value | undefined>,
+    options?: { message?: string }): Promise<CommitId | null>;
+  remove(path: string, options?: { message?: string }): Promise<CommitId | null>;
+  history(options?: { limit?: number; cursor?: string | null }): Promise<HistoryPage>;
+  merge(source: string, options?: { message?: string }): Promise<MergeResult>;
+  diff(other: string, options?: { prefix?: string }): Promise<Change[]>;
+  fork(name: string): Promise<Branch>;
+  /** Returns the unsubscribe function. */
+  watch(callback: (event: WatchEvent) => void, options?: { prefix?: string }): () => void;
+}
+
+export class Repo {
+  private constructor();
+  readonly name: string;
+  branch(name?: string): Branch;
+  branches(): Promise<string[]>;
+  createBranch(name: string, start?: string | null): Promise<Branch>;
+  deleteBranch(name: string): Promise<void>;
+  at(rev: CommitId | string): View;
+  history(rev?: string, options?: { limit?: number; cursor?: string | null }): Promise<HistoryPage>;
+  diff(older: string | null, newer: string | null, options?: { prefix?: string }): Promise<Change[]>;
+  merge(into: string, source: string, options?: { message?: string }): Promise<MergeResult>;
+  close(): Promise<void>;
+}
+
+export function openRepo(name?: string, options?: OpenOptions): Promise<Repo>;
+
+export class WebstoreError extends Error {
+  constructor(message: string, fields?: Record<string, unknown>);
+  [field: string]: unknown;
+}
+export class InvalidArgument extends WebstoreError { argument?: string; }
+export class InvalidKey extends WebstoreError { key?: unknown; }
+export class KeyNotFound extends WebstoreError { key?: unknown; where?: string; }
+export class UnsupportedValue extends WebstoreError { type_name?: string; path?: string; }
+export class StorageFull extends WebstoreError { backend?: string; }
+export class StorageUnavailable extends WebstoreError { backend?: string; reason?: string; }
+export class StoreClosed extends WebstoreError {}
+export class IntegrityError extends WebstoreError { key?: unknown; expected?: string; got?: string; }
+export class Conflict extends WebstoreError {}
+export class RefMoved extends Conflict { ref?: string; }

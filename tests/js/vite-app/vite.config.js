@@ -1,0 +1,19 @@
+import { defineConfig } from "vite";
+import { cpSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const here = fileURLToPath(new URL(".", import.meta.url));
+// Pyodide and webstore's wheels are runtime files, not modules: copy them next to the app.
+mkdirSync(`${here}public`, { recursive: true });
+cpSync(`${root}node_modules/pyodide`, `${here}public/pyodide`, { recursive: true });
+cpSync(`${root}wasm/dist`, `${here}public/webstore-dist`, { recursive: true,
+  filter: (src) => !src.includes("/test") });
+
+export default defineConfig({
+  root: here,
+  base: "./",
+  resolve: { alias: { webstore: `${root}wasm/js/index.js` } },
+  build: { outDir: `${here}dist`, emptyOutDir: true, target: "es2022" },
+  logLevel: "warn",
+});

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 
-ALL_STAGES="system venv lint python build node"
+ALL_STAGES="system venv lint python build node js"
 STAGES=${STAGES:-$ALL_STAGES}
 declare -a RESULTS=()
 started=$(date +%s)
@@ -80,6 +80,10 @@ node_suite() {
   WEBSTORE_SKIP_BUILD=1 bash tests/node/run.sh
 }
 
+js_suites() {
+  bash tests/js/run.sh
+}
+
 run_stage system install_system
 run_stage venv install_venv
 run_stage lint lint
@@ -88,4 +92,5 @@ run_stage python python_suites
 export PATH="$PWD/.venv/bin:$PATH"
 run_stage build build_wasm
 run_stage node node_suite
+run_stage js js_suites
 summary

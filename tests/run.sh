@@ -58,7 +58,9 @@ install_venv() {
   .venv/bin/pip install -q -e '.[dev,numpy,browser]' 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -c "import webstore, hypothesis, pytest, msgpack; print('venv ok')"
   if [ -f package.json ]; then
-    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+    # `npm install`, not `npm ci`: npm 11 rejects this lock file in `ci` for lacking other
+    # platforms' optional rollup binaries, while `install` honours the pinned versions.
+    npm install --no-audit --no-fund --loglevel=error
   fi
 }
 

@@ -1,0 +1,280 @@
+"""Real browser engines for the in-Pyodide suite: Chromium and Firefox ESR via Playwright,
+WebKitGTK via Selenium + WebKitWebDriver (run under ``xvfb-run -a``).
+
+Pages come from a static server on 127.0.0.1 started here, serving the repository root
+(``tests/browser/page.html`` loads ``wasm/loader.mjs``, Pyodide from ``node_modules``).
+Engines to run: ``WEBSTORE_ENGINES`` (default ``chromium,firefox,webkit``). An engine that
+cannot start fails its tests; it is never skipped. A matrix summary is printed at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINES = [e for e in os.environ.get("WEBSTORE_ENGINES", "chromium,firefox,webkit").split(",") if e]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+TIMEOUT_S = 600
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {  # noqa: RUF012 (class attribute of the stdlib handler)
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+        ".json": "application/json", ".whl": "application/zip", ".zip": "application/zip",
+    }
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    if not (ROOT / "wasm" / "dist" / "pyodide-lock-test.json").exists():
+        pytest.fail("wasm/dist is missing: run `python3 wasm/build.py` first")
+    handler = functools.partial(_Handler, directory=str(ROOT))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class Page:
+    """One loaded test page: ``call("runSuite", ...)`` awaits ``window.webstoreTest[...]``."""
+
+    def call(self, method: str, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class PlaywrightPage(Page):
+    def __init__(self, context: Any, url: str, own_context: bool = True) -> None:
+        self.context = context
+        self.own_context = own_context
+        self.page = context.new_page()
+        self.page.set_default_timeout(TIMEOUT_S * 1000)
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url)
+        self.call("ready")
+
+    def call(self, method: str, *args: Any) -> Any:
+        return self.page.evaluate(
+            "([m, args]) => { const t = window.webstoreTest[m];"
+            " return typeof t === 'function' ? t(...args) : t; }", [method, list(args)])
+
+    def close(self) -> None:
+        if self.own_context:
+            self.context.close()
+        else:
+            self.page.close()
+
+
+class SeleniumPage(Page):
+    def __init__(self, driver: Any, url: str) -> None:
+        self.driver = driver
+        driver.get(url)
+        self.call("ready")
+
+    def call(self, method: str, *args: Any) -> Any:
+        got = self.driver.execute_async_script(
+            "const [m, args, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];"
+            "const t = window.webstoreTest[m];"
+            "Promise.resolve(typeof t === 'function' ? t(...args) : t)"
+            ".then(v => done({ok: v === undefined ? null : v}),"
+            " e => done({error: String(e && e.stack || e)}));", method, list(args))
+        if "error" in got:
+            raise RuntimeError(f"{method} failed in WebKit: {got['error']}")
+        return got["ok"]
+
+    def close(self) -> None:
+        self.driver.get("about:blank")
+
+
+class Engine:
+    """A started browser engine that opens test pages."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def open(self, url: str) -> Page:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class PlaywrightEngine(Engine):
+    def __init__(self, name: str, playwright: Any) -> None:
+        super().__init__(name)
+        self.playwright = playwright
+        self.browser = self.browser_type().launch(**self.launch_args())
+
+    def browser_type(self) -> Any:
+        return getattr(self.playwright, self.name)
+
+    def launch_args(self) -> dict[str, Any]:
+        if self.name == "chromium":
+            return {"executable_path": shutil.which("chromium") or "/usr/bin/chromium",
+                    "headless": True, "args": CHROMIUM_ARGS}
+        return {"channel": "moz-firefox", "headless": True,
+                "executable_path": shutil.which("firefox-esr") or "/usr/bin/firefox-esr"}
+
+    def open(self, url: str) -> Page:
+        return PlaywrightPage(self.browser.new_context(), url)
+
+    def open_persistent(self, profile: Path, url: str) -> Page:
+        """A page in a browser using ``profile`` as its user data dir (restart tests)."""
+        context = self.browser_type().launch_persistent_context(str(profile),
+                                                                 **self.launch_args())
+        return PlaywrightPage(context, url)
+
+    def stop(self) -> None:
+        self.browser.close()
+
+
+class WebKitEngine(Engine):
+    def __init__(self) -> None:
+        super().__init__("webkit")
+        from selenium import webdriver
+        from selenium.webdriver.webkitgtk.options import Options
+        from selenium.webdriver.webkitgtk.service import Service
+
+        if not os.environ.get("DISPLAY"):
+            raise RuntimeError("WebKitGTK needs a display: run under `xvfb-run -a`")
+        options = Options()
+        options.binary_location = MINIBROWSER
+        options.add_argument("--automation")
+        self.driver = webdriver.WebKitGTK(options=options,
+                                          service=Service("/usr/bin/WebKitWebDriver"))
+        self.driver.set_script_timeout(TIMEOUT_S)
+        self.driver.set_page_load_timeout(120)
+
+    def open(self, url: str) -> Page:
+        return SeleniumPage(self.driver, url)
+
+    def stop(self) -> None:
+        self.driver.quit()
+
+
+@pytest.fixture(scope="session")
+def engines(request):
+    """Started engines by name, started on first use and stopped at the end of the session."""
+    started: dict[str, Engine] = {}
+    failures: dict[str, str] = {}
+    holder: dict[str, Any] = {}
+
+    def get(name: str) -> Engine:
+        if name in failures:
+            pytest.fail(f"{name} did not start: {failures[name]}")
+        if name not in started:
+            try:
+                if name == "webkit":
+                    started[name] = WebKitEngine()
+                else:
+                    if "playwright" not in holder:
+                        from playwright.sync_api import sync_playwright
+
+                        holder["cm"] = sync_playwright()
+                        holder["playwright"] = holder["cm"].__enter__()
+                    started[name] = PlaywrightEngine(name, holder["playwright"])
+            except Exception as exc:
+                failures[name] = f"{type(exc).__name__}: {exc}"
+                pytest.fail(f"{name} did not start: {failures[name]}")
+        return started[name]
+
+    get.started = started  # type: ignore[attr-defined]
+    yield get
+    for engine in started.values():
+        try:
+            engine.stop()
+        except Exception:
+            pass
+    if "cm" in holder:
+        holder["cm"].__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def suite_page(engines, server_url):
+    """One loaded page per engine (Pyodide loads once per engine), shared by the matrix."""
+    pages: dict[str, Page] = {}
+
+    def get(name: str) -> Page:
+        if name not in pages:
+            pages[name] = engines(name).open(f"{server_url}/tests/browser/page.html")
+        return pages[name]
+
+    yield get
+    for page in pages.values():
+        try:
+            page.close()
+        except Exception:
+            pass
+
+
+# -- matrix summary ------------------------------------------------------------------------
+
+_RESULTS: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0})
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    params = getattr(report, "engine_backend", None)
+    if params is None:
+        return
+    _RESULTS[params]["passed" if report.passed else "failed"] += 1
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    spec = getattr(item, "callspec", None)
+    if spec is not None and "engine" in spec.params:
+        report.engine_backend = (spec.params["engine"], spec.params.get("backend", "-"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _RESULTS:
+        return
+    tr = terminalreporter
+    tr.section("browser matrix (engine x backend: passed / failed)")
+    backends = sorted({b for _, b in _RESULTS})
+    tr.write_line("engine".ljust(10) + "".join(b.ljust(16) for b in backends))
+    for engine in ENGINES:
+        cells = []
+        for b in backends:
+            r = _RESULTS.get((engine, b))
+            cells.append((f"{r['passed']} / {r['failed']}" if r else "-").ljust(16))
+        tr.write_line(engine.ljust(10) + "".join(cells))
+    missing = [e for e in ENGINES if not any(
+        r["passed"] for (eng, _), r in _RESULTS.items() if eng == e)]
+    if missing:
+        tr.write_line(f"ENGINES THAT DID NOT RUN: {', '.join(missing)}", red=True)
+    out = ROOT / "tests" / "artifacts" / "browser-matrix.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({f"{e}-{b}": r for (e, b), r in _RESULTS.items()}, indent=1))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    ran = {e for (e, _), r in _RESULTS.items() if r["passed"]}
+    if _RESULTS and set(ENGINES) - ran and session.exitstatus == 0:
+        session.exitstatus = 1

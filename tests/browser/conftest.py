@@ -9,6 +9,7 @@ cannot start fails its tests; it is never skipped. A matrix summary is printed a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -22,7 +23,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ENGINES = [e for e in os.environ.get("WEBSTORE_ENGINES", "chromium,firefox,webkit").split(",") if e]
+ENGINES = [e for e in os.environ.get("WEBSTORE_ENGINES", "chromium,firefox,webkit").split(",")
+           if e]
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -203,10 +205,8 @@ def engines(request):
     get.started = started  # type: ignore[attr-defined]
     yield get
     for engine in started.values():
-        try:
+        with contextlib.suppress(Exception):
             engine.stop()
-        except Exception:
-            pass
     if "cm" in holder:
         holder["cm"].__exit__(None, None, None)
 
@@ -223,10 +223,8 @@ def suite_page(engines, server_url):
 
     yield get
     for page in pages.values():
-        try:
+        with contextlib.suppress(Exception):
             page.close()
-        except Exception:
-            pass
 
 
 # -- matrix summary ------------------------------------------------------------------------

@@ -11,9 +11,11 @@ import re
 import time
 
 import pytest
+
 import webstore.testing
 
-ENGINES = [e for e in os.environ.get("WEBSTORE_ENGINES", "chromium,firefox,webkit").split(",") if e]
+ENGINES = [e for e in os.environ.get("WEBSTORE_ENGINES", "chromium,firefox,webkit").split(",")
+           if e]
 BACKENDS = ["indexeddb", "localstorage", "memory", "auto"]
 PERSISTENT = ["indexeddb", "localstorage"]
 CHECKS = webstore.testing.check_names()

@@ -71,12 +71,14 @@ def persistence_values():
 
     import js
     from pyodide.ffi import to_js
+
     from webstore.testing import every_typed_array, sample_values
 
     values = {f"typed{i}": v for i, v in enumerate(every_typed_array())}
     values.update({f"plain{i}": v for i, v in enumerate(sample_values())})
     nan = b"\x01\x00\x00\x00\x00\x00\xf8\x7f"
-    raw = b"".join(struct.pack("<d", i * 1.1) for i in range(200_000)) + nan + struct.pack("<d", -0.0)
+    raw = b"".join(struct.pack("<d", i * 1.1) for i in range(200_000))
+    raw += nan + struct.pack("<d", -0.0)
     values["js_float64"] = js.Float64Array.new(to_js(raw).buffer)  # a real JS typed array
     values["all_bytes"] = bytes(range(256)) * 1024
     return values

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 
-ALL_STAGES="system venv lint python build node js"
+ALL_STAGES="system venv lint python build node js browser"
 STAGES=${STAGES:-$ALL_STAGES}
 declare -a RESULTS=()
 started=$(date +%s)
@@ -86,6 +86,12 @@ js_suites() {
   bash tests/js/run.sh
 }
 
+browser_matrix() {
+  # Chromium and Firefox ESR (Playwright). WebKitGTK is not wired in yet: its run did not
+  # finish within 8 minutes here (see the closing note of issue 3); it is not counted as passing.
+  WEBSTORE_ENGINES=chromium,firefox .venv/bin/python -m pytest tests/browser -q -p no:cacheprovider
+}
+
 run_stage system install_system
 run_stage venv install_venv
 run_stage lint lint
@@ -95,4 +101,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 run_stage build build_wasm
 run_stage node node_suite
 run_stage js js_suites
+run_stage browser browser_matrix
 summary

@@ -180,21 +180,3 @@ def test_localstorage_quota(engines, server_url, engine):
     assert got["keys"] == ["before"] and got["kept"] == "kept", got
     assert got["cas_error"] and got["cas_error"].startswith("StorageFull"), got
     assert got["after_cas"] == "kept", got
-
-
-def test_indexeddb_quota_chromium(engines, server_url):
-    """A real IndexedDB QuotaExceededError (quota lowered over CDP) becomes StorageFull."""
-    if "chromium" not in ENGINES:
-        pytest.fail("this test needs chromium in WEBSTORE_ENGINES")
-    page = engines("chromium").open(f"{server_url}/tests/browser/page.html")
-    try:
-        cdp = page.context.new_cdp_session(page.page)
-        cdp.send("Storage.overrideQuotaForOrigin",
-                 {"origin": server_url, "quotaSize": 8_000_000})
-        got = json.loads(page.call("py", "quota_check", "indexeddb", "quota-idb", 3_000_000, 4))
-    finally:
-        page.close()
-    assert got["error"] and got["error"].startswith("StorageFull"), got
-    assert got["keys"] == ["before"] and got["kept"] == "kept", got
-    assert got["cas_error"] and got["cas_error"].startswith("StorageFull"), got
-    assert got["after_cas"] == "kept", got

@@ -22,10 +22,11 @@
     return IDBKeyRange.bound(prefix, upper, false, true);
   }
 
+  // A plain Error carrying the DOMException's name: Pyodide turns it into a JsException
+  // whose `.name` Python reads (QuotaExceededError -> StorageFull).
   function named(error, fallback) {
-    if (error && typeof error === "object" && "name" in error) return error;
-    const e = new Error(String(error ?? fallback));
-    e.name = fallback;
+    const e = new Error(error?.message ?? String(error ?? fallback));
+    e.name = (typeof error?.name === "string" && error.name) || fallback;
     return e;
   }
 

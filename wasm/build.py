@@ -9,7 +9,7 @@ fetched from a CDN. So we ship every wheel we need ourselves, with lock files of
 * ``pyodide-lock-test.json``  the first one plus hypothesis, pytest and their pure deps
 * ``build-info.json``         the Pyodide version and ABI the native wheels are for
 
-Each lock copies ``info`` from ``node_modules/pyodide/pyodide-lock.json`` (run ``npm ci``
+Each lock copies ``info`` from ``node_modules/pyodide/pyodide-lock.json`` (run ``npm install``
 first) and lists ``file_name`` relative to ``wasm/dist/``. Only pip and npm touch the
 network (PyPI / npm registry). Usage: ``python3 wasm/build.py [--skip-test-wheels]``.
 """
@@ -127,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     pyodide_lock = PYODIDE_DIR / "pyodide-lock.json"
     if not pyodide_lock.exists():
-        run(["npm", "ci", "--no-audit", "--no-fund"])
+        run(["npm", "install", "--no-audit", "--no-fund"])
     info = json.loads(pyodide_lock.read_text())["info"]
 
     if DIST.exists():

@@ -112,9 +112,9 @@ js_suites() {
 }
 
 browser_matrix() {
-  # Chromium and Firefox ESR (Playwright). WebKitGTK is not wired in yet: its run did not
-  # finish within 8 minutes here (see the closing note of issue 3); it is not counted as passing.
-  WEBSTORE_ENGINES=chromium,firefox .venv/bin/python -m pytest tests/browser -q -p no:cacheprovider
+  # Chromium and Firefox ESR (Playwright), WebKitGTK (Selenium) under xvfb-run: every engine x
+  # backend. An engine that does not start fails the run (tests/browser/conftest.py).
+  WEBSTORE_SKIP_BUILD=1 WEBSTORE_ENGINES=chromium,firefox,webkit bash tests/browser/run.sh
 }
 
 run_stage system install_system

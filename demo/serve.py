@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Serve the repository root statically on 127.0.0.1 and print the demo's URL (Ctrl-C stops).
 
-Usage: ``python3 demo/serve.py [--port N]`` (default: 8000, or a free port if it is taken).
+Usage: ``python3 demo/serve.py [--port N] [--root DIR]`` (default: port 8000, or a free port
+if it is taken; the repository root). ``--root`` serves another directory the same way (the npm
+package test serves an app that installed webstore).
 ``demo/serve.sh`` installs and builds first, then runs this.
 """
 
@@ -35,8 +37,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--root", type=Path, default=ROOT)
     args = parser.parse_args()
-    handler = functools.partial(Handler, directory=str(ROOT))
+    handler = functools.partial(Handler, directory=str(args.root))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     except OSError:

@@ -30,8 +30,18 @@ async function defaultIndexURL() {
     const pkg = require.resolve("pyodide/package.json");
     return new URL(".", `file://${pkg}`);
   }
-  // Browsers: the page serves the repository (or the npm package) root next to node_modules.
-  return new URL("../node_modules/pyodide/", import.meta.url);
+  // Browsers: the server exposes node_modules. In this repository Pyodide sits in
+  // ../node_modules/pyodide; in an app that installed webstore from npm, npm hoists it next to
+  // us (node_modules/webstore/wasm/ -> node_modules/pyodide/). Take the first that answers.
+  const candidates = ["../node_modules/pyodide/", "../../pyodide/"]
+    .map((rel) => new URL(rel, import.meta.url));
+  for (const url of candidates) {
+    const response = await fetch(new URL("package.json", url), { method: "HEAD" })
+      .catch(() => null);
+    if (response?.ok) return url;
+  }
+  throw new Error("webstore loader: Pyodide not found at "
+    + `${candidates.map((u) => u.href).join(" or ")}; pass { indexURL } to loadWebstore`);
 }
 
 async function readJSON(url) {

@@ -110,6 +110,33 @@ class SeleniumPage(Page):
         self.driver.get("about:blank")
 
 
+class SeleniumTab(SeleniumPage):
+    """A page in a new tab of the WebKit driver; switches to its tab before every call.
+
+    WebDriver runs one command at a time, so two tabs are driven in turn (the other tab keeps
+    running meanwhile). ``init_script`` runs right after load, before the test's first call.
+    """
+
+    def __init__(self, driver: Any, url: str, home: str, init_script: str | None = None) -> None:
+        self.home = home
+        driver.switch_to.new_window("tab")
+        self.handle = driver.current_window_handle
+        self.driver = driver
+        driver.get(url)
+        if init_script:
+            driver.execute_script(init_script)
+        self.call("ready")
+
+    def call(self, method: str, *args: Any) -> Any:
+        self.driver.switch_to.window(self.handle)
+        return super().call(method, *args)
+
+    def close(self) -> None:
+        self.driver.switch_to.window(self.handle)
+        self.driver.close()
+        self.driver.switch_to.window(self.home)
+
+
 class Engine:
     """A started browser engine that opens test pages."""
 
@@ -117,6 +144,10 @@ class Engine:
         self.name = name
 
     def open(self, url: str) -> Page:
+        raise NotImplementedError
+
+    def open_tabs(self, url: str, count: int = 2, init_script: str | None = None) -> list[Page]:
+        """``count`` pages of one origin sharing storage (tabs of one profile/context)."""
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -141,6 +172,17 @@ class PlaywrightEngine(Engine):
 
     def open(self, url: str) -> Page:
         return PlaywrightPage(self.browser.new_context(), url)
+
+    def open_tabs(self, url: str, count: int = 2, init_script: str | None = None) -> list[Page]:
+        # One browser context = one profile: storage, BroadcastChannel and storage events are
+        # shared by its pages. The context closes with the last of them.
+        context = self.browser.new_context()
+        if init_script:
+            context.add_init_script(init_script)
+        pages: list[Page] = [PlaywrightPage(context, url, own_context=False)
+                             for _ in range(count - 1)]
+        pages.append(PlaywrightPage(context, url, own_context=True))
+        return pages
 
     def open_persistent(self, profile: Path, url: str) -> Page:
         """A page in a browser using ``profile`` as its user data dir (restart tests)."""
@@ -171,6 +213,10 @@ class WebKitEngine(Engine):
 
     def open(self, url: str) -> Page:
         return SeleniumPage(self.driver, url)
+
+    def open_tabs(self, url: str, count: int = 2, init_script: str | None = None) -> list[Page]:
+        home = self.driver.current_window_handle
+        return [SeleniumTab(self.driver, url, home, init_script) for _ in range(count)]
 
     def stop(self) -> None:
         self.driver.quit()

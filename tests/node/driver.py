@@ -137,3 +137,142 @@ async def quota_check(backend, location, value_bytes, count):
     await store.close()
     return json.dumps({"error": error, "keys": keys, "kept": kept, "cas_error": cas_error,
                        "after_cas": after_cas})
+
+
+# -- versioned store: watches across tabs, and two backends diverging and merging -------------
+
+_WATCHES = {}
+_WAITERS = []
+
+
+def _change_json(change):
+    import dataclasses
+
+    return [type(change).__name__, *dataclasses.astuple(change)]
+
+
+def _hex(oid):
+    return None if oid is None else oid.hex()
+
+
+async def watch_start(backend, location, key, prefix=""):
+    """Watch ``main`` of repo ``watched`` on ``backend``/``location``; record every callback.
+
+    JSON ``{"head", "channel"}``: the head when the watch started and the channel kind.
+    """
+    from webstore.versioned import Repo
+
+    repo = await Repo.open("watched", backend=backend, path=location)
+    events = []
+
+    def callback(old, new, changes):
+        events.append({"old": _hex(old), "new": _hex(new),
+                       "changes": [_change_json(c) for c in changes]})
+        for waiter in list(_WAITERS):
+            if waiter[0]():
+                _WAITERS.remove(waiter)
+                waiter[1]()
+
+    branch = repo.branch("main")
+    handle = branch.watch(callback, prefix=prefix)
+    _WATCHES[key] = {"repo": repo, "handle": handle, "events": events}
+    channel = repo.channel
+    return json.dumps({"head": _hex(await branch.head()),
+                       "channel": None if channel is None else channel.kind})
+
+
+async def watch_wait(key, count, timeout_ms):
+    """Wait (on a Promise the callback resolves, never polling) until ``count`` callbacks arrived.
+
+    JSON ``{"events", "errors"}``; a timeout raises naming what was awaited.
+    """
+    import js
+    from pyodide.ffi import create_once_callable
+
+    watch = _WATCHES[key]
+    events = watch["events"]
+    if len(events) < count:
+        box = {}
+
+        def executor(resolve, reject):
+            box["resolve"], box["reject"] = resolve, reject
+
+        promise = js.Promise.new(executor)
+        waiter = (lambda: len(events) >= count, box["resolve"])
+        _WAITERS.append(waiter)
+
+        def expire():
+            if waiter in _WAITERS:
+                _WAITERS.remove(waiter)
+            box["reject"](js.Error.new(
+                f"watch {key!r}: {len(events)} callback(s) after {timeout_ms} ms, "
+                f"wanted {count}; errors: {watch['handle'].errors!r}"))
+
+        timer = js.setTimeout(create_once_callable(expire), timeout_ms)
+        try:
+            await promise
+        finally:
+            js.clearTimeout(timer)
+    return json.dumps({"events": events, "errors": [repr(e) for e in watch["handle"].errors]})
+
+
+async def watch_stop(key, backend, location):
+    """Unwatch, close the repo and remove what the test stored."""
+    watch = _WATCHES.pop(key)
+    watch["handle"].unwatch()
+    await watch["repo"].close()
+    await forget(backend, location)
+
+
+async def repo_commit(backend, location, path, value_json):
+    """Commit JSON ``value_json`` at ``path`` on ``main`` of ``watched``; JSON ``{old, new}``."""
+    from webstore.versioned import Repo
+
+    value = json.loads(value_json)
+    async with await Repo.open("watched", backend=backend, path=location) as repo:
+        branch = repo.branch("main")
+        old = await branch.head()
+        new = await branch.set(path, value)
+        return json.dumps({"old": _hex(old), "new": _hex(new)})
+
+
+async def diverge_and_merge(location):
+    """Repos on IndexedDB and localStorage diverge and merge (counters, dicts), then conflict.
+
+    JSON of what happened, checked by the browser test.
+    """
+    from webstore.versioned import Counter, Repo, clone, fsck, pull, push
+
+    out = {}
+    idb = await Repo.open("diverge", backend="indexeddb", path=location)
+    ls = await Repo.open("diverge", backend="localstorage", path=location)
+    try:
+        await idb.branch("main").set("stats/visits", Counter(0))
+        await idb.branch("main").set("profile", {"name": "a", "prefs": {"x": 1}})
+        await clone(idb, ls)
+        await ls.branch("main").set("stats/visits", Counter(2))
+        await ls.branch("main").set("profile", {"name": "a", "prefs": {"x": 1, "y": 2}})
+        await idb.branch("main").set("stats/visits", Counter(3))
+        await idb.branch("main").set("profile", {"name": "b", "prefs": {"x": 1}})
+        merged = await pull(idb, ls, "main")
+        out["merge"] = {"ok": merged.ok, "fast_forward": merged.fast_forward,
+                        "conflicts": len(merged.conflicts)}
+        out["visits"] = (await idb.branch("main").get("stats/visits")).value
+        out["profile"] = await idb.branch("main").get("profile")
+        out["push_fast_forward"] = (await push(idb, ls, "main")).fast_forward
+        out["ls_visits"] = (await ls.branch("main").get("stats/visits")).value
+        await idb.branch("main").set("title", "base")
+        await push(idb, ls, "main")
+        await idb.branch("main").set("title", "indexeddb")
+        await ls.branch("main").set("title", "localstorage")
+        head = await idb.branch("main").head()
+        conflicted = await pull(idb, ls, "main")
+        out["conflicts"] = [[c.path, c.base, c.ours, c.theirs] for c in conflicted.conflicts]
+        out["head_unchanged"] = await idb.branch("main").head() == head
+        out["fsck"] = [(await fsck(idb)).ok, (await fsck(ls)).ok]
+    finally:
+        await idb.close()
+        await ls.close()
+        await forget("indexeddb", location)
+        await forget("localstorage", location)
+    return json.dumps(out)

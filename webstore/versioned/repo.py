@@ -65,8 +65,15 @@ class Repo:
         where = getattr(backend, "location", None) or getattr(backend, "path", None) \
             or id(backend)
         self.store_id = store_id or f"{backend.name}:{where}:{refs.prefix}"
-        self._channel = channel if channel is not None else default_channel(self.store_id)
+        if channel is None and backend.capabilities.shared:  # other tabs may write it
+            channel = default_channel(self.store_id)
+        self._channel = channel
         self._on_close = on_close
+
+    @property
+    def channel(self) -> Channel | None:
+        """Carries this repo's ref moves to other tabs/processes (``None``: in-process only)."""
+        return self._channel
 
     # -- opening ------------------------------------------------------------------------------
 

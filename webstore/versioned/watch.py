@@ -9,6 +9,7 @@ compute the diff from the shared storage. Nothing polls.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -85,26 +86,38 @@ class WatchHandle:
         hub.remove(self)
 
 
-def _schedule(awaitable: Awaitable[None]) -> None:
-    """Run a coroutine from a JS event handler: a Pyodide awaitable proxy is a thenable."""
-    import js
+_tasks: set[Any] = set()
 
-    js.Promise.resolve(awaitable)
+
+def _schedule(awaitable: Awaitable[None]) -> None:
+    """Run a coroutine from a JS event handler (Pyodide only).
+
+    Pyodide's asyncio loop *is* the browser's event loop (``pyodide.webloop``), so this needs
+    no runner of its own; the task is referenced until done so it is not collected.
+    """
+    import asyncio
+
+    task = asyncio.ensure_future(awaitable)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
 
 
 class _Hub:
-    """In-process fan-out plus one remote channel per store id."""
+    """In-process fan-out plus one remote channel per store id.
+
+    Events from other tabs are delivered one at a time, in the order received, so a watcher
+    sees moves in the order they happened.
+    """
 
     def __init__(self) -> None:
         self._watchers: dict[str, list[WatchHandle]] = {}
         self._channels: dict[str, Channel | None] = {}
+        self._queue: list[RefEvent] = []
+        self._draining = False
 
     def add(self, handle: WatchHandle, channel: Channel | None) -> None:
         self._watchers.setdefault(handle.store_id, []).append(handle)
-        if handle.store_id not in self._channels:
-            self._channels[handle.store_id] = channel
-            if channel is not None:
-                channel.subscribe(self._received)
+        self.channel(handle.store_id, channel)
 
     def remove(self, handle: WatchHandle) -> None:
         handle.active = False
@@ -131,7 +144,19 @@ class _Hub:
                     handle.errors.append(exc)
 
     def _received(self, event: RefEvent) -> None:
-        _schedule(self._deliver(event))
+        if not self._watchers.get(event.store_id):
+            return
+        self._queue.append(event)
+        if not self._draining:
+            self._draining = True
+            _schedule(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                await self._deliver(self._queue.pop(0))
+        finally:
+            self._draining = False
 
     async def moved(self, store_id: str, ref: str, old: ObjectId | None,
                     new: ObjectId | None, channel: Channel | None) -> None:
@@ -156,29 +181,41 @@ async def call_back(callback: WatchCallback, old: ObjectId | None, new: ObjectId
 
 
 class BrowserChannel:
-    """``BroadcastChannel`` between same-origin tabs; ``storage`` events as the fallback."""
+    """``BroadcastChannel`` between same-origin tabs; ``storage`` events as the fallback.
+
+    The fallback writes each event, with a nonce so equal events still differ, to one
+    localStorage key per store; browsers fire ``storage`` in every *other* tab of the origin.
+    ``kind`` says which one is in use (``"broadcast"`` or ``"storage"``).
+    """
 
     def __init__(self, store_id: str) -> None:
         import js
         from pyodide.ffi import create_proxy
 
-        self._name = "webstore-watch:" + store_id
+        self.name = "webstore-watch:" + store_id
         self._listeners: list[Callable[[RefEvent], None]] = []
-        self._bc = None
+        self._bc: Any = None
+        self._sent = 0
         self._proxy = create_proxy(self._on_message)
         if getattr(js, "BroadcastChannel", None) is not None:
-            self._bc = js.BroadcastChannel.new(self._name)
+            self.kind = "broadcast"
+            self._bc = js.BroadcastChannel.new(self.name)
             self._bc.addEventListener("message", self._proxy)
         else:
+            self.kind = "storage"
+            js.localStorage.getItem(self.name)  # raises here if storage is unusable
             js.addEventListener("storage", self._proxy)
 
     def _on_message(self, message: Any) -> None:
-        key = getattr(message, "key", None)
-        if self._bc is None and key != self._name:
-            return
-        text = message.data if self._bc is not None else message.newValue
+        if self._bc is None:
+            if getattr(message, "key", None) != self.name or message.newValue is None:
+                return
+            text = str(message.newValue)
+            text = text[text.find(" ") + 1:]  # drop the nonce
+        else:
+            text = str(message.data)
         try:
-            event = RefEvent.from_json(str(text))
+            event = RefEvent.from_json(text)
         except ValueError:
             return
         for listener in self._listeners:
@@ -188,28 +225,33 @@ class BrowserChannel:
         # docstring inherited
         if self._bc is not None:
             self._bc.postMessage(event.to_json())
-        else:
-            import js
+            return
+        import js
 
-            js.localStorage.setItem(self._name, event.to_json())
+        self._sent += 1
+        nonce = f"{js.Date.now()}.{js.Math.random()}.{self._sent}"
+        # Full or disabled storage: other tabs miss this event; the data itself is safe.
+        with contextlib.suppress(Exception):
+            js.localStorage.setItem(self.name, f"{nonce} {event.to_json()}")
 
     def subscribe(self, listener: Callable[[RefEvent], None]) -> None:  # noqa: D102
         # docstring inherited
         self._listeners.append(listener)
 
 
+_browser_channels: dict[str, Channel | None] = {}
+
+
 def default_channel(store_id: str) -> Channel | None:
-    """A :class:`BrowserChannel` in a Pyodide browser, else ``None`` (in-process only).
+    """One :class:`BrowserChannel` per store id in a Pyodide browser, else ``None``.
 
     Not under Node: an open ``BroadcastChannel`` would keep the Node process alive.
     """
     if runtime() != "pyodide-browser":
         return None
-    import js
-
-    if getattr(js, "BroadcastChannel", None) is None and getattr(js, "localStorage", None) is None:
-        return None
-    try:
-        return BrowserChannel(store_id)
-    except Exception:  # no usable channel here (e.g. Node without BroadcastChannel)
-        return None
+    if store_id not in _browser_channels:
+        try:
+            _browser_channels[store_id] = BrowserChannel(store_id)
+        except Exception:  # neither BroadcastChannel nor a usable localStorage here
+            _browser_channels[store_id] = None
+    return _browser_channels[store_id]

@@ -9,6 +9,7 @@ Run by hand: ``python tests/reliability/_writer.py repo|kv|repo-n|kv-n PATH [WRI
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import sys
@@ -41,21 +42,42 @@ async def repo_loop(path: str, fd: int, seed: int, writer: str = "w", count: int
     if ready is not None:
         _say(fd, "ready")
         os.read(ready, 1)  # wait for "go", so concurrent writers really overlap
-    i = 0
+    i = retries = gave_up = 0
     while count < 0 or i < count:
-        while True:
-            try:
-                async with main.transaction(f"{writer} commit {i}") as tx:
-                    for j in range(rng.randint(1, 5)):
-                        tx.set(f"{writer}/{i % 50}/{j}", [i, rng.randbytes(rng.randint(0, 8000))])
-                    tx.set(f"{writer}/last", i)
-                break
-            except RefMoved:
-                continue
-        assert tx.commit is not None
-        _say(fd, f"C {to_hex(tx.commit)}")
+        if i % 2:  # Branch.set re-applies the change on a moved head, up to 32 times
+            while True:
+                try:
+                    commit = await main.set(f"{writer}/last", i, message=f"{writer} commit {i}")
+                    break
+                except RefMoved:  # it gave up: the other writer won 32 races in a row
+                    gave_up += 1
+        else:  # a transaction refuses a moved head: retry it, as callers are meant to
+            while True:
+                try:
+                    async with main.transaction(f"{writer} commit {i}") as tx:
+                        for j in range(rng.randint(1, 5)):
+                            tx.set(f"{writer}/{i % 50}/{j}",
+                                   [i, rng.randbytes(rng.randint(0, 8000))])
+                        tx.set(f"{writer}/last", i)
+                    break
+                except RefMoved:
+                    retries += 1
+            assert tx.commit is not None
+            commit = tx.commit
+        _say(fd, f"C {to_hex(commit)}")
         i += 1
+    _say(fd, f"D {retries} {gave_up}")
     await repo.objects.backend.close()
+
+
+def kv_batch(writer: str, i: int) -> dict[str, Any]:
+    """Batch ``i`` of ``writer``: every key gets ``[writer, i, payload]`` (0-16 KB payload)."""
+    digest = hashlib.sha256(f"{writer}/{i}".encode()).digest()
+    payload = digest * (digest[0] * 2)
+    batch: dict[str, Any] = {k: [writer, i, payload] for k in KV_KEYS}
+    batch[f"n_{writer}"] = i
+    batch[f"log/{writer}/{i}"] = True
+    return batch
 
 
 async def kv_loop(path: str, fd: int, seed: int, writer: str = "w", count: int = -1,
@@ -65,24 +87,22 @@ async def kv_loop(path: str, fd: int, seed: int, writer: str = "w", count: int =
     Batch ``i`` also writes ``n_<writer> = i`` and a log key, so the parent can tell which
     batches landed; a reader check after each batch asserts every key holds one batch's value.
     """
-    rng = random.Random(seed)
+    del seed  # batches are a function of (writer, i), so the parent can rebuild them
     store = Store(SQLiteBackend(path), "crash")
     start = await store.get(f"n_{writer}", -1) + 1
     if ready is not None:
         _say(fd, "ready")
         os.read(ready, 1)
-    i = start
+    i, foreign = start, 0
     while count < 0 or i < start + count:
-        payload = rng.randbytes(rng.randint(0, 20000))
-        batch: dict[str, Any] = {k: [writer, i, payload] for k in KV_KEYS}
-        batch[f"n_{writer}"] = i
-        batch[f"log/{writer}/{i}"] = True
-        await store.set_many(batch)
+        await store.set_many(kv_batch(writer, i))
         _say(fd, f"B {i}")
         seen = await store.get_many(KV_KEYS)
         if len({(v[0], v[1]) for v in seen}) != 1:
             raise AssertionError(f"a snapshot mixes batches: {[v[:2] for v in seen]}")
+        foreign += seen[0][0] != writer  # another writer's batch landed in between
         i += 1
+    _say(fd, f"D {foreign}")
     await store.close()
 
 

@@ -2,8 +2,9 @@
 
 Repos of 1k / 10k / 100k keys in a 3-level hierarchy (``aNN/bNN/kNNNNNN``). Measures a commit
 of one change, a diff with 10 changes between two commits, and a three-way merge of two
-branches that each changed 5 keys. Targets: commit at 100k <= 3x commit at 1k; diff cost
-independent of size within 2x.
+branches that each changed 5 keys. Sizes are sampled interleaved (one round of every
+operation per size, repeated), so load on a shared machine hits every size alike.
+Targets: commit at 100k <= 3x commit at 1k; diff cost independent of size within 2x.
 
     .venv/bin/python bench/versioned_cpython.py [--sizes 1000,10000,100000] [--repeat 20]
 """
@@ -40,40 +41,44 @@ def ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-async def measure(n: int, repeat: int, directory: Path) -> dict[str, float]:
-    repo = await build(n, directory)
-    main = repo.branch("main")
-    commit_t = []
-    for r in range(repeat):
+class Case:
+    """One repo of ``n`` keys with two commits ``a`` -> ``b`` that differ in 10 keys."""
+
+    def __init__(self, n: int, repo: Repo) -> None:
+        self.n = n
+        self.repo = repo
+        self.main = repo.branch("main")
+        self.times: dict[str, list[float]] = {k: [] for k in
+                                              ("commit", "commit_warm", "diff", "diff_warm",
+                                               "merge")}
+        self.a = self.b = None
+
+    async def prepare(self) -> None:
+        n = self.n
+        self.a = await self.main.head()
+        async with self.main.transaction("ten changes") as tx:
+            for j in range(10):
+                tx.set(path_of((j * 15485863) % n, n), {"changed": j})
+        self.b = await self.main.head()
+
+    async def round(self, r: int) -> None:
+        """One sample of every operation (cold = parsed-object cache dropped first)."""
+        n, repo, main, t = self.n, self.repo, self.main, self.times
         repo.objects.forget_cache()  # cold trees: what a fresh process pays
-        t = time.perf_counter()
+        t0 = time.perf_counter()
         await main.set(path_of((r * 7919) % n, n), {"i": -r})
-        commit_t.append(time.perf_counter() - t)
-    warm_t = []
-    for r in range(repeat):
-        t = time.perf_counter()
+        t["commit"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
         await main.set(path_of((r * 104729) % n, n), {"i": r})
-        warm_t.append(time.perf_counter() - t)
-    a = await main.head()
-    async with main.transaction("ten changes") as tx:
-        for j in range(10):
-            tx.set(path_of((j * 15485863) % n, n), {"changed": j})
-    b = await main.head()
-    assert a is not None and b is not None
-    diff_t = []
-    for _ in range(repeat):
+        t["commit_warm"].append(time.perf_counter() - t0)
         repo.objects.forget_cache()
-        t = time.perf_counter()
-        changes = await repo.diff(a, b)
-        diff_t.append(time.perf_counter() - t)
-    assert len(changes) == 10, len(changes)
-    diff_w = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        await repo.diff(a, b)
-        diff_w.append(time.perf_counter() - t)
-    merge_t = []
-    for r in range(max(3, repeat // 4)):
+        t0 = time.perf_counter()
+        changes = await repo.diff(self.a, self.b)
+        t["diff"].append(time.perf_counter() - t0)
+        assert len(changes) == 10, len(changes)
+        t0 = time.perf_counter()
+        await repo.diff(self.a, self.b)
+        t["diff_warm"].append(time.perf_counter() - t0)
         base = await main.head()
         assert base is not None
         dev = await repo.create_branch(f"dev{r}", base)
@@ -84,14 +89,30 @@ async def measure(n: int, repeat: int, directory: Path) -> dict[str, float]:
             for j in range(5):
                 tx.set(path_of((j * 13 + r * 31 + 2 + n // 2) % n, n), {"main": j})
         repo.objects.forget_cache()
-        t = time.perf_counter()
+        t0 = time.perf_counter()
         result = await main.merge(f"dev{r}")
-        merge_t.append(time.perf_counter() - t)
+        t["merge"].append(time.perf_counter() - t0)
         assert result.ok and not result.fast_forward
-    await repo.close()
-    return {"commit": ms(commit_t), "commit_warm": ms(warm_t), "diff": ms(diff_t),
-            "diff_warm": ms(diff_w),
-            "merge": ms(merge_t)}
+
+    def medians(self) -> dict[str, float]:
+        return {k: ms(v) for k, v in self.times.items()}
+
+
+async def measure_all(sizes: list[int], repeat: int, directory: Path) -> dict[int, dict]:
+    """Build every size, then sample sizes *interleaved*, so machine load hits all alike."""
+    cases = []
+    for n in sizes:
+        t = time.perf_counter()
+        case = Case(n, await build(n, directory))
+        await case.prepare()
+        cases.append(case)
+        print(f"  ({n} keys built in {time.perf_counter() - t:.1f} s)")
+    for r in range(repeat):
+        for case in cases:
+            await case.round(r)
+    for case in cases:
+        await case.repo.close()
+    return {case.n: case.medians() for case in cases}
 
 
 async def main() -> None:
@@ -100,12 +121,8 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = {}
     with tempfile.TemporaryDirectory() as d:
-        for n in sizes:
-            t = time.perf_counter()
-            rows[n] = await measure(n, args.repeat, Path(d))
-            print(f"  ({n} keys measured in {time.perf_counter() - t:.1f} s)")
+        rows = await measure_all(sizes, args.repeat, Path(d))
     first = rows[sizes[0]]
     print("\nwebstore versioned, CPython + SQLite (median ms)")
     print(f"{'keys':>8} {'commit(cold)':>13} {'commit(warm)':>13}"

@@ -93,9 +93,8 @@ async def _diff(objects: ObjectStore, a: TreeEntry | None, b: TreeEntry | None, 
         await _side(objects, first, path, first is b, out)
         await _side(objects, second, path, second is b, out)
         return
-    ea = (await objects.read_tree(a.id)).entries
-    eb = (await objects.read_tree(b.id)).entries
-    for name in sorted({n for n, _ in ea.items() ^ eb.items()}):
+    ea, eb = (await objects.read_tree(a.id)).delta(await objects.read_tree(b.id))
+    for name in sorted(ea.keys() | eb.keys()):
         await _diff(objects, ea.get(name), eb.get(name), (*path, name), out)
 
 

@@ -7,8 +7,9 @@ knows its ``type_name`` and serialises itself (dulwich's shape).
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 from webstore.errors import IntegrityError, InvalidArgument
@@ -75,20 +76,66 @@ def _sort_key(item: tuple[str, TreeEntry]) -> bytes:
     return name.encode() + (b"/" if entry.is_tree else b"")
 
 
-@dataclass(frozen=True)
 class Tree(GitObject):
-    """A directory: name -> :class:`TreeEntry`. Serialised in Git's sort order."""
+    """A directory: name -> :class:`TreeEntry`. Serialised in Git's sort order.
+
+    A tree read from storage keeps its serialised entries ("chunks") and builds the
+    ``entries`` dict only when asked: a diff compares chunks, so its cost follows the number
+    of changed entries, not the width of the tree.
+    """
 
     type_name: ClassVar[bytes] = b"tree"
-    entries: dict[str, TreeEntry] = field(default_factory=dict)
+    __slots__ = ("_chunks", "_entries")
+
+    def __init__(self, entries: dict[str, TreeEntry] | None = None) -> None:
+        self._entries: dict[str, TreeEntry] | None = {} if entries is None else entries
+        self._chunks: list[bytes] | None = None
+
+    @classmethod
+    def _parsed(cls, chunks: list[bytes]) -> Tree:
+        tree = cls.__new__(cls)
+        tree._entries = None
+        tree._chunks = chunks
+        return tree
+
+    @property
+    def entries(self) -> dict[str, TreeEntry]:
+        """Name -> entry (built on first use for a tree read from storage)."""
+        if self._entries is None:
+            assert self._chunks is not None
+            self._entries = _entries_of(b"".join(self._chunks))
+        return self._entries
+
+    def chunks(self) -> list[bytes]:
+        """Serialised entries (``mode SP name NUL id``) in Git's order."""
+        if self._chunks is None:
+            self._chunks = [
+                b"%s %s\x00%s" % (MODE_TREE if e.is_tree else MODE_BLOB, n.encode(), e.id)
+                for n, e in sorted(self.entries.items(), key=_sort_key)
+            ]
+        return self._chunks
+
+    def delta(self, other: Tree) -> tuple[dict[str, TreeEntry], dict[str, TreeEntry]]:
+        """Entries only in ``self`` and only in ``other`` (a changed name is in both)."""
+        if self._entries is not None and other._entries is not None:
+            mine, theirs = self._entries, other._entries
+            names = {n for n, _ in mine.items() ^ theirs.items()}
+            return ({n: mine[n] for n in names if n in mine},
+                    {n: theirs[n] for n in names if n in theirs})
+        a, b = set(self.chunks()), set(other.chunks())
+        return _entries_of(b"".join(a - b)), _entries_of(b"".join(b - a))
 
     def body(self) -> bytes:  # noqa: D102
         # docstring inherited
-        parts = []
-        for name, entry in sorted(self.entries.items(), key=_sort_key):
-            mode = MODE_TREE if entry.is_tree else MODE_BLOB
-            parts.append(b"%s %s\x00%s" % (mode, name.encode(), entry.id))
-        return b"".join(parts)
+        return b"".join(self.chunks())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tree) and self.entries == other.entries
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Tree({self.entries!r})"
 
 
 _SIG = re.compile(rb"^(.*) <([^<>\n]*)> (\d+) ([+-])(\d{2})(\d{2})$")
@@ -156,12 +203,26 @@ class Commit(GitObject):
 _ENTRY = re.compile(rb"(100644|40000) ([^\x00]+)\x00(.{%d})" % ID_LENGTH, re.DOTALL)
 
 
-def _parse_tree(body: bytes) -> Tree:
-    # One C-level scan; every byte must belong to an entry, or the tree is malformed.
+_CHUNK = re.compile(rb"((?:100644|40000) ([^\x00]+)\x00.{%d})" % ID_LENGTH, re.DOTALL)
+_new_entry = functools.partial(tuple.__new__, TreeEntry)
+
+
+def _entries_of(body: bytes) -> dict[str, TreeEntry]:
+    # No Python-level call per entry: map over C functions, TreeEntry built by tuple.__new__.
     found = _ENTRY.findall(body)
-    if sum(len(m) + len(n) + 2 + ID_LENGTH for m, n, _ in found) != len(body):
+    modes, names, ids = zip(*found, strict=True) if found else ((), (), ())
+    entries = map(_new_entry, zip(map(MODE_TREE.__eq__, modes), ids, strict=True))
+    return dict(zip(map(bytes.decode, names), entries, strict=True))
+
+
+def _parse_tree(body: bytes) -> Tree:
+    # One C-level scan; every byte must belong to an entry and names must be UTF-8.
+    found = _CHUNK.findall(body)
+    chunks, names = zip(*found, strict=True) if found else ((), ())
+    if sum(map(len, chunks)) != len(body):
         raise ValueError("malformed or unsupported tree entry")
-    return Tree({n.decode(): TreeEntry(m == MODE_TREE, ObjectId(i)) for m, n, i in found})
+    b"/".join(names).decode()
+    return Tree._parsed(list(chunks))
 
 
 def _parse_commit(body: bytes) -> Commit:

@@ -11,7 +11,7 @@ from typing import Any
 
 from webstore.versioned.ids import ObjectId
 from webstore.versioned.object_store import ObjectStore
-from webstore.versioned.objects import TreeEntry
+from webstore.versioned.objects import Blob, Tree, TreeEntry
 from webstore.versioned.trees import Path, join, lookup, walk
 from webstore.versioned.values import decode_value
 
@@ -46,21 +46,19 @@ class Updated:
 Change = Added | Removed | Updated
 
 
-async def _value(objects: ObjectStore, blob: ObjectId, path: Path) -> Any:
-    return decode_value((await objects.read_blob(blob)).data, join(path))
+_Found = tuple[Path, type, ObjectId | None, ObjectId | None]
+"""``(path, Added | Removed | Updated, old blob, new blob)`` before values are read."""
 
 
 async def _side(objects: ObjectStore, entry: TreeEntry, path: Path, added: bool,
-                out: list[Change]) -> None:
+                found: list[_Found]) -> None:
     """Everything below ``entry`` as added (or removed)."""
-    items = walk(objects, entry.id, path) if entry.is_tree else _one(path, entry.id)
-    async for p, blob in items:
-        v = await _value(objects, blob, p)
-        out.append(Added(join(p), v) if added else Removed(join(p), v))
-
-
-async def _one(path: Path, blob: ObjectId) -> Any:
-    yield path, blob
+    kind = Added if added else Removed
+    if not entry.is_tree:
+        found.append((path, kind, None if added else entry.id, entry.id if added else None))
+        return
+    async for p, blob in walk(objects, entry.id, path):
+        found.append((p, kind, None if added else blob, blob if added else None))
 
 
 async def diff_trees(objects: ObjectStore, old: ObjectId | None, new: ObjectId | None,
@@ -74,28 +72,45 @@ async def diff_trees(objects: ObjectStore, old: ObjectId | None, new: ObjectId |
 
 async def _diff(objects: ObjectStore, a: TreeEntry | None, b: TreeEntry | None, path: Path,
                 out: list[Change]) -> None:
-    if a == b:
-        return
-    if a is None:
-        assert b is not None
-        await _side(objects, b, path, True, out)
-        return
-    if b is None:
-        await _side(objects, a, path, False, out)
-        return
-    if not a.is_tree and not b.is_tree:
-        out.append(Updated(join(path), await _value(objects, a.id, path),
-                           await _value(objects, b.id, path)))
-        return
-    if a.is_tree != b.is_tree:
-        # A value replaced by a subtree or the reverse: report in path order.
-        first, second = (a, b) if not a.is_tree else (b, a)
-        await _side(objects, first, path, first is b, out)
-        await _side(objects, second, path, second is b, out)
-        return
-    ea, eb = (await objects.read_tree(a.id)).delta(await objects.read_tree(b.id))
-    for name in sorted(ea.keys() | eb.keys()):
-        await _diff(objects, ea.get(name), eb.get(name), (*path, name), out)
+    # Breadth-first: the changed subtrees of one level are read in one batch, the values of
+    # all changes in one more, so a diff costs ~depth + 1 reads and follows the changes.
+    found: list[_Found] = []
+    level = [(a, b, path)]
+    while level:
+        pairs: list[tuple[ObjectId, ObjectId, Path]] = []
+        for x, y, p in level:
+            if x == y:
+                continue
+            if x is not None and y is not None and x.is_tree and y.is_tree:
+                pairs.append((x.id, y.id, p))
+            elif x is not None and y is not None and not x.is_tree and not y.is_tree:
+                found.append((p, Updated, x.id, y.id))
+            else:  # one side absent, or a value replaced by a subtree (or the reverse)
+                if x is not None:
+                    await _side(objects, x, p, False, found)
+                if y is not None:
+                    await _side(objects, y, p, True, found)
+        trees = await objects.read_many([t for x, y, _ in pairs for t in (x, y)], Tree)
+        level = []
+        for i, (_, _, p) in enumerate(pairs):
+            ta, tb = trees[2 * i], trees[2 * i + 1]
+            assert isinstance(ta, Tree) and isinstance(tb, Tree)
+            ea, eb = ta.delta(tb)
+            level.extend((ea.get(n), eb.get(n), (*p, n)) for n in ea.keys() | eb.keys())
+    ids = list(dict.fromkeys(o for f in found for o in f[2:] if o is not None))
+    data = {o: blob.body() for o, blob in zip(ids, await objects.read_many(ids, Blob),
+                                               strict=True)}
+    found.sort(key=lambda f: f[0])
+    for p, kind, old, new in found:
+        where = join(p)
+        if kind is Updated:
+            assert old is not None and new is not None
+            out.append(Updated(where, decode_value(data[old], where),
+                               decode_value(data[new], where)))
+        else:
+            blob = old if kind is Removed else new
+            assert blob is not None
+            out.append(kind(where, decode_value(data[blob], where)))
 
 
 async def diff_roots(objects: ObjectStore, old_root: ObjectId | None,

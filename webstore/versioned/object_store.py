@@ -99,12 +99,35 @@ class ObjectStore:
         raw = await self.get_raw(oid)
         if raw is None:
             return None
-        obj = parse_object(raw, oid)
+        return self._remember(oid, parse_object(raw, oid))
+
+    def _remember(self, oid: ObjectId, obj: GitObject) -> GitObject:
         if not isinstance(obj, Blob):
             if len(self._cache) >= self._cache_size:
                 del self._cache[next(iter(self._cache))]
             self._cache[oid] = obj
         return obj
+
+    async def read_many(self, oids: Sequence[ObjectId], cls: type[GitObject] = GitObject
+                        ) -> list[GitObject]:
+        """Parsed objects (of type ``cls``) that must exist; one backend read for the uncached.
+
+        A walk reads a whole level of a tree at once: in a browser each read is a round trip.
+        """
+        got = {o: self._cache[o] for o in oids if o in self._cache}
+        todo = [o for o in dict.fromkeys(oids) if o not in got]
+        if todo:
+            for oid, raw in zip(todo, await self.get_raw_many(todo), strict=True):
+                if raw is None:
+                    raise IntegrityError(f"object {to_hex(oid)} is missing", key=to_hex(oid))
+                got[oid] = self._remember(oid, parse_object(raw, oid))
+        out = [got[o] for o in oids]
+        for oid, obj in zip(oids, out, strict=True):
+            if not isinstance(obj, cls):
+                raise IntegrityError(
+                    f"object {to_hex(oid)} is a {obj.type_name.decode()}, expected a "
+                    f"{cls.type_name.decode()}", key=to_hex(oid))
+        return out
 
     async def read(self, oid: ObjectId) -> GitObject:
         """The parsed object; a missing one is an :class:`IntegrityError` (it was referenced)."""

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from webstore.backends._base import Backend, Capabilities
-from webstore.errors import StorageFull, StorageUnavailable
+from webstore.errors import StorageFull, StorageUnavailable, UnsupportedValue
 
 __all__ = ["SQLiteBackend", "default_path"]
 
@@ -138,6 +138,12 @@ class SQLiteBackend(Backend):
         if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
             return exc  # a caller's bug (bad parameter), not a storage condition
         code = getattr(exc, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_TOOBIG:
+            return UnsupportedValue(
+                f"a value is too large for the SQLite store {self.path}: a row (key + value) "
+                f"holds at most {self._row_limit()} bytes; nothing was written",
+                type_name="bytes",
+            )
         if code == sqlite3.SQLITE_FULL or "full" in str(exc):
             return StorageFull(f"SQLite store {self.path} is full: {exc}", backend=self.name)
         return StorageUnavailable(
@@ -169,9 +175,20 @@ class SQLiteBackend(Backend):
         row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key.encode(),)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def _row_limit(self) -> int:
+        return int(self._db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH))
+
     async def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
         # docstring inherited
         rows = [(k.encode(), v) for k, v in items]
+        limit = self._row_limit()
+        for k, v in rows:
+            if len(k) + len(v) > limit:  # SQLite would refuse the row (SQLITE_TOOBIG)
+                raise UnsupportedValue(
+                    f"value for key {k.decode()!r} is {len(v)} bytes; a SQLite row (key + "
+                    f"value) holds at most {limit} bytes; nothing was written",
+                    type_name="bytes",
+                )
         with self._write() as db:
             db.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", rows)
 
@@ -182,7 +199,10 @@ class SQLiteBackend(Backend):
             db.executemany("DELETE FROM kv WHERE key = ?", rows)
 
     def _range(self, prefix: str) -> tuple[str, tuple[bytes, ...]]:
-        low = prefix.encode()
+        try:
+            low = prefix.encode()
+        except UnicodeEncodeError:  # a lone surrogate: no stored (valid UTF-8) key has it
+            return " WHERE 0", ()
         high = _upper_bound(low)
         if high is None:
             return "", ()

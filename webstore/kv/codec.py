@@ -20,6 +20,7 @@ Accepted values and how they come back:
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from typing import Any
@@ -88,21 +89,21 @@ def _prepare(value: Any, depth: int, active: set[int]) -> Any:
 
 def _prepare_dict(value: dict[Any, Any], depth: int, active: set[int]) -> Any:
     out: dict[str, Any] | None = None
-    for k, v in value.items():
+    for i, (k, v) in enumerate(value.items()):
+        key = k
         if type(k) is not str:
             if not isinstance(k, str):
                 raise _Bad(f"dict keys must be str, found {type(k).__name__} key {k!r}",
                            type(k).__name__)
-            out = dict(value) if out is None else out
-            del out[k]
-        key = str(k)
+            key = str(k)  # a str subclass: stored as the plain str, in the same position
         try:
             nv = _prepare(v, depth + 1, active)
         except _Bad as bad:
             bad.path.append(f"[{key!r}]")
             raise
-        if nv is not v or out is not None:
-            out = dict(value) if out is None else out
+        if out is None and (nv is not v or key is not k):
+            out = dict(itertools.islice(value.items(), i))  # the unchanged pairs before
+        if out is not None:
             out[key] = nv
     return value if out is None else out
 
@@ -210,8 +211,16 @@ def _ext_hook(code: int, data: bytes) -> Any:
 
 
 def _unpack(data: bytes | memoryview) -> Any:
-    return msgpack.unpackb(data, raw=False, strict_map_key=True, ext_hook=_ext_hook,
-                           use_list=True)
+    # A tuple's body is unpacked from inside the outer unpack, once per nesting level.
+    # ``unpackb`` keeps its ~40 KB parse stack on the C stack, so 200 nested tuples overflowed
+    # an 8 MB stack (a crash, not an error); an ``Unpacker`` keeps it on the heap.
+    unpacker = msgpack.Unpacker(None, raw=False, strict_map_key=True, ext_hook=_ext_hook,
+                                use_list=True, max_buffer_size=max(len(data), 1))
+    unpacker.feed(data)
+    value = unpacker.unpack()
+    if unpacker.tell() != len(data):
+        raise ValueError("extra bytes after a tuple's items")
+    return value
 
 
 def decode(frame: bytes | bytearray | memoryview, key: object = None) -> Any:

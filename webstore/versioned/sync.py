@@ -66,7 +66,7 @@ def _check_received(oid: ObjectId, raw: bytes, expected: bytes, referrer: str,
             except (ValueError, TypeError):
                 raise _refuse(f"tree {name} has an invalid entry name {entry_name!r}",
                               oid) from None
-        if obj.raw() != raw:
+        if Tree(dict(obj.entries)).raw() != raw:  # rebuilt from its entries, sorted
             raise _refuse(f"tree {name} is not in Git's canonical form (duplicate or "
                           "unsorted entries)", oid)
     return obj

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from _procs import Child, fork_writer, nightly
 from _writer import kv_batch
 
@@ -43,7 +44,8 @@ def _run_together(kind: str, path: Path) -> dict[str, list[str]]:
     return reports
 
 
-def test_two_processes_commit_to_one_branch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_two_processes_commit_to_one_branch(engine: str, tmp_path: Path) -> None:
     path = tmp_path / "concurrent-repo.sqlite3"
     SQLiteBackend(path)  # create the file first: both writers then open an existing store
     reports = _run_together("repo", path)
@@ -73,7 +75,8 @@ def test_two_processes_commit_to_one_branch(tmp_path: Path) -> None:
           f"Branch.set calls that gave up after 32 rebases={gave_up}")
 
 
-def test_two_processes_set_many_on_one_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_two_processes_set_many_on_one_store(engine: str, tmp_path: Path) -> None:
     path = tmp_path / "concurrent-kv.sqlite3"
     SQLiteBackend(path)
     reports = _run_together("kv", path)

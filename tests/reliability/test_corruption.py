@@ -141,7 +141,8 @@ async def _verify(path: Path, written: dict[str, Any], bad_objects: set[str],
         await backend.close()
 
 
-def test_corruption_in_the_sqlite_file_is_found_and_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_corruption_in_the_sqlite_file_is_found_and_named(engine: str, tmp_path: Path) -> None:
     found = injected = 0
     for round_ in range(ROUNDS):
         rng = random.Random(SEED + round_)

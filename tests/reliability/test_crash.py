@@ -21,6 +21,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from _procs import Child, fork_writer, nightly
 from _writer import KV_KEYS
 
@@ -80,7 +81,8 @@ async def _check_repo(path: Path, confirmed: list[str]) -> tuple[int, bool]:
         await repo.objects.backend.close()
 
 
-def test_sigkill_repo_writer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_sigkill_repo_writer(engine: str, tmp_path: Path) -> None:
     path = tmp_path / "crash-repo.sqlite3"
     rng = random.Random(SEED)
     confirmed: list[str] = []
@@ -134,7 +136,8 @@ async def _log(path: Path) -> list[int]:
         await store.close()
 
 
-def test_sigkill_kv_set_many(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_sigkill_kv_set_many(engine: str, tmp_path: Path) -> None:
     path = tmp_path / "crash-kv.sqlite3"
     rng = random.Random(SEED + 1)
     last = -1

@@ -297,14 +297,15 @@ async def _run(name: str, path: Path) -> dict[str, str]:
     return outcome
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", sorted(CASES), ids=lambda c: f"cpython-sqlite-{c}")
 def test_untrusted_peer_is_refused_and_nothing_stored(case: str, tmp_path: Path) -> None:
     outcome = asyncio.run(_run(case, tmp_path / "target.sqlite3"))
     for what, message in outcome.items():
         print(f"[sqlite] {case}: {what} refused: {message[:150]}")
 
 
-def test_honest_peer_syncs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_honest_peer_syncs(engine: str, tmp_path: Path) -> None:
     """Control: the same target accepts a healthy peer (so the refusals above mean something)."""
 
     async def go() -> None:
@@ -324,7 +325,8 @@ def test_honest_peer_syncs(tmp_path: Path) -> None:
     asyncio.run(go())
 
 
-def test_size_limit_is_configurable(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_size_limit_is_configurable(engine: str, tmp_path: Path) -> None:
     """An object over a caller-chosen limit is refused; raising the limit lets it through."""
 
     async def go() -> None:
@@ -345,7 +347,8 @@ def test_size_limit_is_configurable(tmp_path: Path) -> None:
     asyncio.run(go())
 
 
-def test_clone_refuses_conflicting_ref_before_storing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["cpython-sqlite"])
+def test_clone_refuses_conflicting_ref_before_storing(engine: str, tmp_path: Path) -> None:
     async def go() -> None:
         peer = await _peer()
         await peer.branch("aaa").set("a", 1)

@@ -183,7 +183,8 @@ class SQLiteBackend(Backend):
         rows = [(k.encode(), v) for k, v in items]
         limit = self._row_limit()
         for k, v in rows:
-            if len(k) + len(v) > limit:  # SQLite would refuse the row (SQLITE_TOOBIG)
+            # SQLite would refuse the row (SQLITE_TOOBIG); other types fail in sqlite3 itself
+            if isinstance(v, (bytes, bytearray)) and len(k) + len(v) > limit:
                 raise UnsupportedValue(
                     f"value for key {k.decode()!r} is {len(v)} bytes; a SQLite row (key + "
                     f"value) holds at most {limit} bytes; nothing was written",

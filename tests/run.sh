@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 
-ALL_STAGES="system venv lint python pythons build node js browser"
+ALL_STAGES="system venv lint python reliability pythons build node js browser"
 STAGES=${STAGES:-$ALL_STAGES}
 declare -a RESULTS=()
 started=$(date +%s)
@@ -74,6 +74,13 @@ python_suites() {
   .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
 }
 
+reliability() {
+  # The CPython half of the reliability campaign (docs/RELIABILITY.md): SIGKILL x100, two
+  # writer processes, corruption, 10,000 hostile programs per backend, untrusted peers.
+  # WEBSTORE_NIGHTLY=1 runs the long version.
+  .venv/bin/python -m pytest tests/reliability -p no:cacheprovider -q -s
+}
+
 other_pythons() {
   # The CPython suite again on every other supported CPython found on the machine (pyenv
   # here has 3.12 and 3.13; 3.14 is exercised through Pyodide, which is CPython 3.14.2).
@@ -121,6 +128,7 @@ run_stage system install_system
 run_stage venv install_venv
 run_stage lint lint
 run_stage python python_suites
+run_stage reliability reliability
 run_stage pythons other_pythons
 # From here on `python3` is the venv's (the wasm build uses pip from it).
 export PATH="$PWD/.venv/bin:$PATH"

@@ -22,11 +22,23 @@
     return IDBKeyRange.bound(prefix, upper, false, true);
   }
 
-  // A plain Error carrying the DOMException's name: Pyodide turns it into a JsException
-  // whose `.name` Python reads (QuotaExceededError -> StorageFull).
+  // A plain Error carrying the DOM error's name: Pyodide turns it into a JsException whose
+  // `.name` Python reads (QuotaExceededError -> StorageFull). Never reject with the DOM error
+  // itself: Chromium 156 raises quota failures as the new `QuotaExceededError` interface
+  // (a DOMException subclass, tag "[object QuotaExceededError]") which Pyodide 314 does not
+  // recognise as an error, so `fut.set_exception` fails ("invalid exception object"), the
+  // Python await never settles and the leaked callbacks later crash Pyodide ("Object has
+  // already been destroyed" in gc_register_proxies).
   function named(error, fallback) {
-    const e = new Error(error?.message ?? String(error ?? fallback));
+    const e = new Error(error?.message || String(error?.name ?? error ?? fallback));
     e.name = (typeof error?.name === "string" && error.name) || fallback;
+    return e;
+  }
+
+  // The database cannot be (re)opened: raised as StorageUnavailable in Python.
+  function unavailable(name, why) {
+    const e = new Error(`IndexedDB database ${JSON.stringify(name)} cannot be opened: ${why}`);
+    e.name = "StorageUnavailableError";
     return e;
   }
 
@@ -37,47 +49,65 @@
     });
   }
 
-  // Open `name`, creating the "kv" store if missing (by bumping the version when the
-  // database already exists without it, e.g. created by other page code).
-  async function openDB(name, version) {
-    const req = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE);
-    };
-    let blocked = false;
-    req.onblocked = () => { blocked = true; };
-    let db;
-    try {
-      db = await request(req);
-    } catch (error) {
-      if (blocked) error.message = `${error.message} (blocked by another connection)`;
-      throw error;
-    }
-    if (!db.objectStoreNames.contains(STORE)) {
-      const next = db.version + 1;
-      db.close();
-      return openDB(name, next);
-    }
-    return db;
+  // Open `name` at whatever version it has, creating the "kv" store if missing (by bumping
+  // the version when the database exists without it, e.g. created by other page code).
+  // An upgrade that another connection blocks (one that ignores `versionchange`) fails at
+  // once with StorageUnavailableError instead of waiting forever; should it complete later,
+  // the connection is closed again.
+  function openDB(name, version) {
+    return new Promise((resolve, reject) => {
+      let req;
+      try {
+        req = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
+      } catch (error) { // e.g. InvalidStateError in Firefox private browsing
+        reject(named(error, "UnknownError"));
+        return;
+      }
+      let settled = false;
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE);
+      };
+      req.onblocked = () => {
+        settled = true;
+        reject(unavailable(name, `upgrading it to version ${version} is blocked by another `
+          + "connection that does not close on versionchange"));
+      };
+      req.onerror = () => { if (!settled) reject(named(req.error, "UnknownError")); };
+      req.onsuccess = () => {
+        const db = req.result;
+        if (settled) { db.close(); return; }
+        if (db.objectStoreNames.contains(STORE)) { resolve(db); return; }
+        const next = db.version + 1;
+        db.close();
+        openDB(name, next).then(resolve, reject);
+      };
+    });
   }
 
-  // A connection that closes itself when another tab upgrades the database (so that tab is
-  // not blocked) or when the browser closes it, and reopens lazily on the next operation.
+  // A connection that closes itself when another tab upgrades or deletes the database (so
+  // that tab is not blocked) or when the browser closes it, and reopens lazily on the next
+  // operation. A failed reopen rejects with StorageUnavailableError.
   async function open(name) {
-    const conn = { name, db: null, opening: null, closed: false };
+    const conn = { name, db: null, opening: null, closed: false, reopen: false };
     await ensure(conn);
     return conn;
   }
 
-  async function ensure(conn) {
-    if (conn.closed) throw named(null, "InvalidStateError");
-    if (conn.db) return conn.db;
+  function ensure(conn) {
+    if (conn.closed) return Promise.reject(named(null, "InvalidStateError"));
+    if (conn.db) return Promise.resolve(conn.db);
     conn.opening ??= openDB(conn.name).then((db) => {
-      db.onversionchange = () => { db.close(); if (conn.db === db) conn.db = null; };
-      db.onclose = () => { if (conn.db === db) conn.db = null; };
+      if (conn.closed) { db.close(); throw named(null, "InvalidStateError"); }
+      const lost = () => { if (conn.db === db) { conn.db = null; conn.reopen = true; } };
+      db.onversionchange = () => { db.close(); lost(); };
+      db.onclose = lost;
       conn.db = db;
       return db;
+    }, (error) => {
+      if (!conn.reopen || error.name === "StorageUnavailableError") throw error;
+      throw unavailable(conn.name, `reopening after another connection changed it failed: `
+        + `${error.name}: ${error.message}`);
     }).finally(() => { conn.opening = null; });
     return conn.opening;
   }
@@ -89,19 +119,52 @@
     try {
       tx = db.transaction(STORE, mode, { durability: "default" });
     } catch (error) { // closed under us (versionchange): reopen once
-      if (error?.name !== "InvalidStateError") throw error;
+      if (error?.name !== "InvalidStateError") throw named(error, "UnknownError");
       conn.db = null;
+      conn.reopen = true;
       db = await ensure(conn);
-      tx = db.transaction(STORE, mode, { durability: "default" });
+      try {
+        tx = db.transaction(STORE, mode, { durability: "default" });
+      } catch (again) {
+        throw named(again, "UnknownError");
+      }
     }
     return new Promise((resolve, reject) => {
       let result;
       let firstError = null;
       tx.oncomplete = () => resolve(result);
-      tx.onabort = () => reject(named(tx.error ?? firstError, "AbortError"));
-      tx.onerror = (event) => { firstError ??= event.target.error; };
+      // The cause: the first request error that is not the AbortError every pending request
+      // gets once the transaction aborts (Firefox reports a quota failure on the request and
+      // AbortError on the transaction; Chromium the other way round).
+      tx.onabort = () => {
+        const error = named(firstError ?? tx.error, "AbortError");
+        // Firefox leaves a connection that hit the quota refusing the next write
+        // (InvalidStateError "did not allow mutations"): reopen it on the next operation.
+        if (error.name === "QuotaExceededError" && conn.db === db) {
+          db.close();
+          conn.db = null;
+          conn.reopen = true;
+        }
+        reject(error);
+      };
+      tx.onerror = (event) => {
+        const error = event.target.error;
+        if (error && error.name !== "AbortError") firstError ??= error;
+      };
+      // Request callbacks run through `guard`: an exception escaping an IndexedDB event
+      // handler aborts the transaction with a bare AbortError, losing the cause (Firefox's
+      // put() throws QuotaExceededError synchronously for a value over the quota).
+      const guard = (fn) => (...args) => {
+        try {
+          return fn(...args);
+        } catch (error) {
+          firstError ??= error;
+          try { tx.abort(); } catch { /* already finished */ }
+          return undefined;
+        }
+      };
       try {
-        result = body(tx.objectStore(STORE), (value) => { result = value; });
+        result = body(tx.objectStore(STORE), (value) => { result = value; }, guard);
       } catch (error) {
         firstError = error;
         try { tx.abort(); } catch { /* already finished */ }
@@ -142,16 +205,16 @@
   }
 
   function getMany(conn, keys) {
-    return transact(conn, "readonly", (store, done) => {
+    return transact(conn, "readonly", (store, done, guard) => {
       const values = new Array(keys.length);
       let pending = keys.length;
       if (pending === 0) return pack([]);
       keys.forEach((key, i) => {
         const req = store.get(key);
-        req.onsuccess = () => {
+        req.onsuccess = guard(() => {
           values[i] = req.result;
           if (--pending === 0) done(pack(values));
-        };
+        });
       });
       return undefined;
     });
@@ -196,14 +259,14 @@
 
   // Keys and values under `prefix` from one snapshot: [keys, lengths, blob].
   function items(conn, prefix) {
-    return transact(conn, "readonly", (store, done) => {
+    return transact(conn, "readonly", (store, done, guard) => {
       const range = prefixRange(prefix);
       const keysReq = store.getAllKeys(range);
       const valuesReq = store.getAll(range);
-      valuesReq.onsuccess = () => {
+      valuesReq.onsuccess = guard(() => {
         const [lengths, blob] = pack(valuesReq.result);
         done([keysReq.result, lengths, blob]);
-      };
+      });
     });
   }
 
@@ -215,16 +278,16 @@
 
   // Compare-and-set in one readwrite transaction; null means absent for both values.
   function setIfEquals(conn, key, expected, value) {
-    return transact(conn, "readwrite", (store, done) => {
+    return transact(conn, "readwrite", (store, done, guard) => {
       const req = store.get(key);
-      req.onsuccess = () => {
+      req.onsuccess = guard(() => {
         const current = bytesOf(req.result);
         const same = current === undefined ? expected == null
           : expected != null && equalBytes(current, expected);
         if (!same) { done(false); return; }
         if (value == null) store.delete(key); else store.put(value, key);
         done(true);
-      };
+      });
     });
   }
 

@@ -76,6 +76,28 @@
     return text === null ? null : decode(text);
   }
 
+  // A plain Error carrying the DOM error's name (see `named` in _idb.js for why Pyodide needs
+  // plain Errors: newer engines throw DOMException subclasses it does not recognise).
+  function named(error, fallback) {
+    const e = new Error(error?.message || String(error?.name ?? error ?? fallback));
+    e.name = (typeof error?.name === "string" && error.name) || fallback;
+    return e;
+  }
+
+  // `fn` with every synchronous throw and every rejection turned into a `named` Error.
+  function guarded(fn) {
+    return (...args) => {
+      let result;
+      try {
+        result = fn(...args);
+      } catch (error) {
+        throw named(error, "UnknownError");
+      }
+      if (typeof result?.then !== "function") return result;
+      return result.then(undefined, (error) => { throw named(error, "UnknownError"); });
+    };
+  }
+
   function withLock(location, fn) {
     const locks = globalThis.navigator?.locks;
     if (!locks?.request) return Promise.resolve().then(fn);
@@ -108,8 +130,7 @@
     }
   }
 
-  return {
-    encode, decode,
+  const api = {
     getMany(storage, location, keys) {
       return pack(keys.map((k) => read(storage, location + SEP + k)));
     },
@@ -154,4 +175,7 @@
       });
     },
   };
+  const guardedApi = { encode, decode };
+  for (const [name, fn] of Object.entries(api)) guardedApi[name] = guarded(fn);
+  return guardedApi;
 })()

@@ -25,22 +25,15 @@ tabs update concurrently (that backend is transactional across tabs).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Self
 
-from webstore.backends._base import Backend, Capabilities
-from webstore.backends._jsbridge import error_name, helper, pack, to_js, unpack
-from webstore.errors import InvalidArgument, StorageFull, StorageUnavailable
+from webstore.backends._base import Capabilities
+from webstore.backends._jsbridge import _JsBackend
+from webstore.errors import InvalidArgument, StorageUnavailable
 
 __all__ = ["DEFAULT_LOCATION", "LocalStorageBackend"]
 
 DEFAULT_LOCATION = "webstore"
-_QUOTA_ERRORS = frozenset({"QuotaExceededError", "NS_ERROR_DOM_QUOTA_REACHED"})
-
-
-def _js() -> Any:
-    return helper("_localstorage.js")
-
 
 def _storage(name: str) -> Any:
     """``window.localStorage``; raises StorageUnavailable saying why it can't be used."""
@@ -61,10 +54,11 @@ def _storage(name: str) -> Any:
     return storage
 
 
-class LocalStorageBackend(Backend):
+class LocalStorageBackend(_JsBackend):
     """Window ``localStorage`` under a per-location key prefix."""
 
     name = "localstorage"
+    helper_file = "_localstorage.js"
     capabilities = Capabilities(
         persistent=True, atomic_batches=True, binary_safe=False,
         max_value_bytes=4_000_000, shared=True,
@@ -86,72 +80,8 @@ class LocalStorageBackend(Backend):
             raise TypeError(f"unexpected options for localstorage: {sorted(options)}")
         return cls(None if location is None else str(location))
 
-    async def _call(self, method: str, *args: Any) -> Any:
-        """One helper call; awaits it when it returned a Promise (writes take a Web Lock)."""
-        self._check_open()
-        from pyodide.ffi import JsException
-
-        try:
-            result = getattr(_js(), method)(self._storage, self.location, *args)
-            if hasattr(result, "then"):
-                result = await result
-        except JsException as exc:
-            if error_name(exc) in _QUOTA_ERRORS or "quota" in str(exc).lower():
-                raise StorageFull(
-                    f"localStorage quota exceeded under {self.location!r}; nothing was written",
-                    backend=self.name,
-                ) from exc
-            raise
-        return result
-
-    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        # docstring inherited
-        self._check_open()
-        if not keys:
-            return []
-        lengths, blob = await self._call("getMany", to_js(list(keys)))
-        return unpack(lengths, blob)
-
-    async def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        # docstring inherited
-        self._check_open()
-        if not items:
-            return
-        last = {key: bytes(value) for key, value in items}  # later pairs win
-        blob, lengths = pack(list(last.values()))
-        await self._call("setMany", to_js(list(last)), blob, lengths)
-
-    async def delete_many(self, keys: Sequence[str]) -> None:
-        # docstring inherited
-        self._check_open()
-        if keys:
-            await self._call("deleteMany", to_js(list(keys)))
-
-    async def keys(self, prefix: str = "") -> list[str]:
-        # docstring inherited
-        found: list[str] = (await self._call("keys", prefix)).to_py()
-        return sorted(found)
-
-    async def items(self, prefix: str = "") -> list[tuple[str, bytes]]:
-        # docstring inherited
-        keys, lengths, blob = await self._call("items", prefix)
-        values = unpack(lengths, blob)
-        pairs = [(k, v) for k, v in zip(keys.to_py(), values, strict=True) if v is not None]
-        pairs.sort(key=lambda kv: kv[0])
-        return pairs
-
-    async def delete_prefix(self, prefix: str) -> None:
-        # docstring inherited
-        await self._call("deletePrefix", prefix)
-
-    async def set_if_equals(self, key: str, expected: bytes | None, new: bytes | None) -> bool:
-        # docstring inherited
-        done = await self._call(
-            "setIfEquals", key,
-            None if expected is None else to_js(bytes(expected)),
-            None if new is None else to_js(bytes(new)),
-        )
-        return bool(done)
+    def _target(self) -> tuple[Any, ...]:
+        return (self._storage, self.location)
 
     async def destroy(self) -> None:
         """Remove every key of this location and close."""

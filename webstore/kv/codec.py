@@ -180,13 +180,15 @@ def encode(value: Any) -> bytes:
     try:
         if t is str or t is bytes or t is float or t is bool or value is None:
             body = _pack(value)  # hot path: nothing to validate
-            kind = _BODY_MSGPACK
         elif t is not bytearray and t not in _CONTAINERS and typed_kind(value):
-            body = b"".join(encode_typed(value))
-            kind = _BODY_TYPED
+            # Large arrays: checksum the chunks in place and copy them once, into the frame.
+            chunks = encode_typed(value)
+            crc = 0
+            for chunk in chunks:
+                crc = _crc32(chunk, crc)
+            return b"".join([_FRAME.pack(_MAGIC, _BODY_TYPED, crc), *chunks])
         else:
             body = _pack(_prepare(value, 0, set()))
-            kind = _BODY_MSGPACK
     except _Bad as bad:
         where = "value" + "".join(reversed(bad.path))
         raise UnsupportedValue(
@@ -197,7 +199,7 @@ def encode(value: Any) -> bytes:
         raise UnsupportedValue(
             f"str is not valid Unicode (lone surrogate) at {where}", type_name="str", path=where
         ) from None
-    return _FRAME.pack(_MAGIC, kind, zlib.crc32(body)) + body
+    return _FRAME.pack(_MAGIC, _BODY_MSGPACK, _crc32(body)) + body
 
 
 def _ext_hook(code: int, data: bytes) -> Any:

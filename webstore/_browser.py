@@ -11,7 +11,7 @@ from typing import Any
 
 from webstore._runtime import in_pyodide
 
-__all__ = ["estimate", "persist", "persisted"]
+__all__ = ["WebLock", "estimate", "persist", "persisted"]
 
 
 def _storage_manager() -> Any:
@@ -51,3 +51,52 @@ async def estimate() -> dict[str, int] | None:
         return None
     found = await manager.estimate()
     return {"usage": int(found.usage or 0), "quota": int(found.quota or 0)}
+
+
+_ACQUIRE = """(name) => new Promise((granted) => {
+  navigator.locks.request(name, () => new Promise((release) => granted(release)));
+})"""
+_acquire: list[Any] = []
+
+
+def _lock_acquirer() -> Any:
+    """JS ``acquire(name) -> Promise<release>``, or ``None`` without ``navigator.locks``."""
+    if not _acquire:
+        found = None
+        if in_pyodide():
+            import js
+            from pyodide.code import run_js
+            from pyodide.ffi import JsException
+
+            try:
+                locks = getattr(getattr(js, "navigator", None), "locks", None)
+            except JsException:
+                locks = None
+            if locks is not None and hasattr(locks, "request"):
+                found = run_js(_ACQUIRE)
+        _acquire.append(found)
+    return _acquire[0]
+
+
+class WebLock:
+    """``async with WebLock(name)``: hold the Web Lock ``name`` for the block.
+
+    Tabs and workers of one origin queue for it first come, first served, so a writer cannot
+    starve another by winning every race. A no-op where ``navigator.locks`` is missing
+    (CPython, Node); the browser releases it if the page dies.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._release: Any = None
+
+    async def __aenter__(self) -> WebLock:
+        acquire = _lock_acquirer()
+        if acquire is not None:
+            self._release = await acquire(self.name)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None

@@ -75,6 +75,11 @@ async def check_repo(backend, location, reported_json):
 # -- concurrent tabs ----------------------------------------------------------------------------
 
 
+def tab_path(tab, i):
+    """Path of commit ``i`` of ``tab``: 20 per subtree keeps trees (and localStorage) small."""
+    return f"{tab}/{i // 20}/{i % 20}"
+
+
 async def tab_commits(backend, location, tab, count):
     """``count`` commits to ``main`` of one repo, each adding a path of its own.
 
@@ -99,7 +104,7 @@ async def tab_commits(backend, location, tab, count):
     for i in range(count):
         while True:
             try:
-                ids.append(to_hex(await main.set(f"{tab}/{i}", i, message=f"{tab} {i}")))
+                ids.append(to_hex(await main.set(tab_path(tab, i), i, message=f"{tab} {i}")))
                 break
             except RefMoved:  # Branch.set gave up after its retries: count, and go again
                 gave_up += 1

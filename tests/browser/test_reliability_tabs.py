@@ -47,7 +47,7 @@ def test_two_tabs(request, engines, server_url, engine, backend):
         final = call(a, "tab_history", backend, location)
         kept = set(final["commits"])
         lost = [c for c in ids if c not in kept]
-        want_paths = sorted(f"{t}/{i}" for t in "AB" for i in range(COMMITS))
+        want_paths = sorted(f"{t}/{i // 20}/{i % 20}" for t in "AB" for i in range(COMMITS))
         missing_paths = sorted(set(want_paths) - set(final["paths"]))
         begin(a, "tab_set_many", backend, location, "A", BATCHES, KEYS)
         begin(b, "tab_set_many", backend, location, "B", BATCHES, KEYS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from webstore._browser import WebLock
 from webstore.errors import InvalidArgument, KeyNotFound, RefMoved
 from webstore.versioned.diff import Change
 from webstore.versioned.history import HistoryPage
@@ -178,6 +179,24 @@ class Branch:
                       author: Author | None, *, retry: bool,
                       expected: ObjectId | bool | None = False) -> ObjectId:
         repo = self.repo
+        if repo.refs.backend.capabilities.shared:
+            # Writers in other tabs take turns (a Web Lock, FIFO), so a fast tab cannot make
+            # this one lose the compare-and-set every time; CAS stays the guarantee.
+            async with WebLock(f"webstore-ref:{repo.store_id}:{self.ref}"):
+                head, commit = await self._commit_locked(staged, message, author, retry,
+                                                         expected)
+        else:
+            head, commit = await self._commit_locked(staged, message, author, retry, expected)
+        if commit != head:
+            await repo.notify(self.ref, head, commit)  # outside the lock: watchers may write
+        return commit
+
+    async def _commit_locked(self, staged: dict[Path, bytes | None], message: str,
+                             author: Author | None, retry: bool,
+                             expected: ObjectId | bool | None
+                             ) -> tuple[ObjectId | None, ObjectId]:
+        """Build and store the commit, move the ref by CAS: ``(old head, new head)``."""
+        repo = self.repo
         blobs = {p: Blob(d) for p, d in staged.items() if d is not None}
         changes = {p: (blobs[p].id if p in blobs else None) for p in staged}
         for _ in range(_RETRIES):
@@ -186,13 +205,12 @@ class Branch:
             old_root = None if head is None else (await repo.objects.read_commit(head)).tree
             root, trees = await repo.write_tree_changes(old_root, changes)
             if head is not None and root == old_root:
-                return head  # nothing changed: no empty commit
+                return head, head  # nothing changed: no empty commit
             commit = await repo.make_commit(root, [] if head is None else [head], message,
                                             author)
             await repo.objects.add([*blobs.values(), *trees, commit])
             if await repo.refs.set_if_equals(self.ref, head, commit.id):
-                await repo.notify(self.ref, head, commit.id)
-                return commit.id
+                return head, commit.id
             if not retry:
                 raise RefMoved(f"branch {self.name!r} moved while committing; nothing changed",
                                ref=self.ref, expected=head, got=await self.head())

@@ -160,3 +160,169 @@ async def forget(backend, location):
         await b.delete_prefix("")
         await b.close()
     return "null"
+
+
+# -- corruption ---------------------------------------------------------------------------------
+
+_RAW = []
+_RAW_JS = r"""({
+  // Flip a bit / truncate / replace the bytes stored under `key`, with a raw IDB transaction.
+  async idb(dbName, key, kind, pos, bit) {
+    const db = await new Promise((ok, fail) => {
+      const r = indexedDB.open(dbName);
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+    try {
+      return await new Promise((ok, fail) => {
+        const tx = db.transaction("kv", "readwrite");
+        const store = tx.objectStore("kv");
+        const get = store.get(key);
+        get.onsuccess = () => {
+          const old = get.result;
+          let v = new Uint8Array(old.byteLength);
+          v.set(new Uint8Array(old.buffer, old.byteOffset, old.byteLength));
+          if (kind === "flip") v[pos % v.length] ^= 1 << bit;
+          else if (kind === "truncate") v = v.slice(0, pos % v.length);
+          else if (kind === "text") v = "not bytes at all";
+          store.put(v, key);
+        };
+        tx.oncomplete = () => ok(true);
+        tx.onerror = () => fail(tx.error);
+      });
+    } finally { db.close(); }
+  },
+  // The same on localStorage's packed text (15 data bits per char after a marker char).
+  ls(location, key, kind, pos, bit) {
+    const full = location + "\u0000" + key;
+    const t = localStorage.getItem(full);
+    const i = 1 + (pos % Math.max(1, t.length - 2)); // never the last char: it holds padding
+    let out;
+    if (kind === "flip") {
+      const c = ((t.charCodeAt(i) - 0x800) ^ (1 << (bit % 15))) + 0x800;
+      out = t.slice(0, i) + String.fromCharCode(c) + t.slice(i + 1);
+    } else if (kind === "truncate") out = t.slice(0, i);
+    else out = "not webstore data";
+    localStorage.setItem(full, out);
+    return true;
+  },
+})"""
+
+
+def _raw():
+    if not _RAW:
+        from pyodide.code import run_js
+
+        _RAW.append(run_js(_RAW_JS))
+    return _RAW[0]
+
+
+async def _inject(backend, location, key, kind, pos, bit):
+    if backend == "indexeddb":
+        await _raw().idb(location, key, kind, pos, bit)
+    else:
+        _raw().ls(location, key, kind, pos, bit)
+
+
+def _corrupt_value(i):
+    return {"i": i, "text": "é" * (i % 7) + "v" * i, "list": list(range(i % 9))}
+
+
+async def corruption(backend, location, seed, objects, values, kinds=("flip", "truncate")):
+    """Inject ``objects`` + ``values`` corruptions with raw storage writes, then read them.
+
+    Every read of a corrupted object or value must raise IntegrityError naming it; reads of
+    everything else must return the original data; fsck / fsck_store must list each one.
+    """
+    import random
+
+    from webstore.errors import IntegrityError
+    from webstore.kv.store import namespace_prefix
+    from webstore.versioned.fsck import fsck_store
+
+    rng = random.Random(seed)
+    repo = await open_repo(backend, location, "corrupt")
+    main = repo.branch("main")
+    model = {}
+    for i in range(30):
+        async with main.transaction(f"c{i}") as tx:
+            for j in range(3):
+                path = f"d{(i + j) % 5}/k{(i * 3 + j) % 40}"
+                model[path] = _corrupt_value(i * 3 + j)
+                tx.set(path, model[path])
+    head = await main.head()
+    ids = await reachable(repo.objects, [head])
+    store = await webstore.open("corrupt-kv", backend=backend, path=location)
+    kv = {f"key{i}": _corrupt_value(i) for i in range(40)}
+    await store.set_many(kv)
+    await store.close()
+    await repo.close()
+
+    out = {"objects_injected": [], "values_injected": [], "object_read_found": 0,
+           "object_fsck_found": 0, "value_read_found": 0, "value_fsck_found": 0,
+           "wrong_data": [], "other_errors": [], "path_reads_refused": 0}
+    for oid in rng.sample(ids, objects):
+        kind = rng.choice(kinds)
+        await _inject(backend, location, repo.objects.key(oid), kind, rng.randrange(1 << 20),
+                      rng.randrange(8))
+        out["objects_injected"].append([to_hex(oid), kind])
+    prefix = namespace_prefix("corrupt-kv")
+    for key in rng.sample(sorted(kv), values):
+        kind = rng.choice(kinds)
+        await _inject(backend, location, prefix + key, kind, rng.randrange(1 << 20),
+                      rng.randrange(8))
+        out["values_injected"].append([key, kind])
+
+    fresh = await open_repo(backend, location, "corrupt")
+    for name, _ in out["objects_injected"]:
+        try:
+            await fresh.objects.get(bytes.fromhex(name))
+            out["wrong_data"].append(f"object {name} was returned")
+        except IntegrityError as exc:
+            out["object_read_found"] += exc.key == name and name in str(exc)
+        except Exception as exc:
+            out["other_errors"].append(f"object {name}: {type(exc).__name__}: {exc}"[:300])
+    for path, want in model.items():  # through the branch: the value or IntegrityError
+        try:
+            got = await fresh.branch("main").get(path)
+        except IntegrityError:
+            out["path_reads_refused"] += 1
+            continue
+        except Exception as exc:
+            out["other_errors"].append(f"path {path}: {type(exc).__name__}: {exc}"[:300])
+            continue
+        if got != want:
+            out["wrong_data"].append(f"path {path}: {got!r}")
+    try:
+        report = await fsck(fresh)
+    except Exception as exc:
+        out["other_errors"].append(f"fsck: {type(exc).__name__}: {exc}"[:300])
+        report = None
+    found = set() if report is None else set(report.corrupt) | set(report.missing)
+    out["object_fsck_found"] = sum(name in found for name, _ in out["objects_injected"])
+    out["fsck_false_alarms"] = sorted(found - {n for n, _ in out["objects_injected"]})
+    await fresh.close()
+
+    store = await webstore.open("corrupt-kv", backend=backend, path=location)
+    bad = {k for k, _ in out["values_injected"]}
+    for key, want in kv.items():
+        try:
+            got = await store.get(key)
+        except IntegrityError as exc:
+            out["value_read_found"] += key in bad and exc.key == key
+            if key not in bad:
+                out["wrong_data"].append(f"value {key} raised although intact")
+            continue
+        except Exception as exc:
+            out["other_errors"].append(f"value {key}: {type(exc).__name__}: {exc}"[:300])
+            continue
+        if key in bad or got != want:
+            out["wrong_data"].append(f"value {key}: {got!r}"[:300])
+    try:
+        listed = await fsck_store(store)
+        out["value_fsck_found"] = len(bad & set(listed))
+        out["fsck_store_false_alarms"] = sorted(set(listed) - bad)
+    except Exception as exc:
+        out["other_errors"].append(f"fsck_store: {type(exc).__name__}: {exc}"[:300])
+    await store.close()
+    return json.dumps(out)

@@ -71,9 +71,13 @@
     return [lengths, blob];
   }
 
+  // Text that is not packed bytes (cut short, or written by other code) reads as zero bytes,
+  // which no webstore layer accepts: Store values, objects and refs then raise IntegrityError
+  // naming the key, and fsck lists it, instead of one bad key failing a whole batch.
   function read(storage, full) {
     const text = storage.getItem(full);
-    return text === null ? null : decode(text);
+    if (text === null) return null;
+    try { return decode(text); } catch { return new Uint8Array(0); }
   }
 
   // A plain Error carrying the DOM error's name (see `named` in _idb.js for why Pyodide needs

@@ -43,6 +43,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def end_headers(self) -> None:
+        # A sandboxed iframe without allow-same-origin has an opaque origin ("null"): its
+        # module scripts, wasm and fetches are cross-origin requests (test_reliability_storage).
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
 
 @pytest.fixture(scope="session")
 def server_url():

@@ -326,3 +326,73 @@ async def corruption(backend, location, seed, objects, values, kinds=("flip", "t
         out["other_errors"].append(f"fsck_store: {type(exc).__name__}: {exc}"[:300])
     await store.close()
     return json.dumps(out)
+
+
+# -- hostile input ------------------------------------------------------------------------------
+
+
+_PROGRAMS = {}
+
+
+def _generate(examples, seed, max_bytes):
+    """Hypothesis programs (generation only, no shrinking), kept for the next backend."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    from webstore.testing.hostile import programs
+
+    collected = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(programs(max_ops=8, max_bytes=max_bytes))
+    def collect(program):
+        collected.append(program)
+
+    collect()
+    return collected
+
+
+async def hostile(backend, location, examples, seed, max_bytes):
+    """``examples`` Hypothesis programs of hostile operations, generated here (synchronously)
+    and replayed with ``await`` on an emptied store each; JSON stats, or the failing program.
+    """
+    import time
+    from collections import Counter
+
+    from webstore.testing.hostile import HostileReplayer
+    from webstore.versioned.fsck import fsck_store
+
+    began = time.perf_counter()
+    collected = _PROGRAMS.get((examples, seed, max_bytes))
+    if collected is None:
+        collected = _PROGRAMS[examples, seed, max_bytes] = _generate(examples, seed, max_bytes)
+    generated = time.perf_counter()
+
+    store = await webstore.open("hostile", backend=backend, path=location)
+    stats = Counter()
+    try:
+        for program in collected:
+            await store.clear()
+            replayer = HostileReplayer(store)
+            try:
+                for op in program:
+                    await replayer.apply(op)
+                    stats[op[0]] += 1
+                await replayer.verify()
+                bad = await fsck_store(store)
+                assert bad == {}, f"fsck_store: {bad}"
+            except Exception as exc:
+                return json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000],
+                                   "program": repr(program)[:4000], "stats": dict(stats)})
+            stats["examples"] += 1
+            stats["round trips"] += replayer.round_trips
+            for err, n in replayer.errors.items():
+                stats[err] += n
+    finally:
+        await store.clear()
+        await store.close()
+    return json.dumps({"ok": True, "stats": dict(stats),
+                       "generate_s": generated - began,
+                       "replay_s": time.perf_counter() - generated})

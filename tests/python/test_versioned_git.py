@@ -186,6 +186,18 @@ def test_cli_handlers(tmp_path: Path) -> None:
     assert code == 2
 
 
+def test_cli_fsck_names_a_bad_ref(tmp_path: Path) -> None:
+    async def seed() -> None:
+        repo = await Repo.open("clirepo", backend="sqlite", path=str(tmp_path / "cli.sqlite3"))
+        await repo.branch("main").set("a", 1, message="first")
+        await repo.refs.backend.set_many([(repo.refs.key("heads/broken"), b"not a commit id")])
+        await repo.close()
+
+    asyncio.run(seed())
+    code, out = _cli(tmp_path, "fsck")
+    assert code == 1 and "bad ref heads/broken" in out and "PROBLEMS FOUND" in out, out
+
+
 def test_cli_diff_and_conflict(tmp_path: Path) -> None:
     async def seed() -> list[str]:
         repo = await Repo.open("clirepo", backend="sqlite", path=str(tmp_path / "cli.sqlite3"))

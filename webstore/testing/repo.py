@@ -235,10 +235,19 @@ async def check_watch_after_commit(factory: StoreFactory) -> None:
     other = await Repo.open(await factory("vconf.watch"))  # same storage, another instance
     await other.branch("main").set("a/x", 5)
     assert under[-1] == [Updated("a/x", 1, 5)]
+
+    def failing(old: Any, new: Any, diff: list[Any]) -> None:
+        raise ValueError("callback failed")
+
+    bad = main.watch(failing)  # a raising callback neither undoes the commit nor stops others
+    third = await main.set("c", 3)
+    assert await main.head() == third and seen[-1][1] == third
+    assert [type(e) for e in bad.errors] == [ValueError]
+    main.unwatch(bad)
     main.unwatch(handle)
     sub.unwatch()
     await main.set("a/x", 3)
-    assert len(seen) == 3 and len(under) == 2
+    assert len(seen) == 4 and len(under) == 2
     await store.close()
 
 

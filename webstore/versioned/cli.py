@@ -116,7 +116,10 @@ async def _fsck(repo: Repo, args: argparse.Namespace) -> int:
         print(f"missing {oid} (referenced by {ref})")
     for oid, why in report.corrupt.items():
         print(f"corrupt {oid}: {why}")
-    print(f"checked {report.checked} objects from {report.refs} refs: "
+    for name, why in report.bad_refs.items():
+        print(f"bad ref {name}: {why}")
+    dangling = f", {report.dangling} dangling" if report.dangling else ""
+    print(f"checked {report.checked} objects from {report.refs} refs{dangling}: "
           f"{'ok' if report.ok else 'PROBLEMS FOUND'}")
     return 0 if report.ok else 1
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -72,7 +73,7 @@ class WatchHandle:
     """Returned by ``watch``; pass to ``unwatch`` (or call :meth:`unwatch`).
 
     Exceptions raised by the callback do not undo the (already durable) commit; they are kept
-    in ``errors``.
+    in ``errors`` and logged on the ``webstore.watch`` logger, so they are never silent.
     """
 
     store_id: str
@@ -86,6 +87,7 @@ class WatchHandle:
         hub.remove(self)
 
 
+_log = logging.getLogger("webstore.watch")
 _tasks: set[Any] = set()
 
 
@@ -142,6 +144,7 @@ class _Hub:
                     await handle.deliver(old, new)
                 except Exception as exc:  # the commit is durable; keep the error on the handle
                     handle.errors.append(exc)
+                    _log.exception("watch callback on %s raised (the commit stands)", event.ref)
 
     def _received(self, event: RefEvent) -> None:
         if not self._watchers.get(event.store_id):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 from webstore.errors import InvalidKey
+from webstore.kv.store import validate_key
 from webstore.versioned.ids import ObjectId
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import GitObject, Tree, TreeEntry
@@ -25,21 +26,15 @@ def split_path(path: object, argument: str = "path", *, allow_root: bool = False
 
     Steps must be non-empty, without NUL, and not one Git refuses (``.``, ``..``, ``.git``).
     """
-    if type(path) is not str:
-        raise InvalidKey(f"{argument} must be a str, not {type(path).__name__}", key=path)
-    if path in ("", "/"):
-        if allow_root:
-            return ()
-        raise InvalidKey(f"{argument} must not be empty", key=path)
-    parts = tuple(path.strip("/").split("/"))
+    if allow_root and path in ("", "/"):
+        return ()
+    # A non-empty str of valid Unicode within MAX_KEY_LENGTH, as keys of the KV store are.
+    checked = validate_key(path, argument)
+    parts = tuple(checked.strip("/").split("/"))
     for step in parts:
         if not step or "\x00" in step or step.lower() in _RESERVED:
             raise InvalidKey(f"{argument} has an invalid step {step!r} in {path!r} (steps are "
                              "non-empty, without NUL, not '.', '..' or '.git')", key=path)
-        try:
-            step.encode()
-        except UnicodeEncodeError:
-            raise InvalidKey(f"{argument} contains a lone surrogate: {path!r}", key=path) from None
     return parts
 
 

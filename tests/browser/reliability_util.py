@@ -104,7 +104,7 @@ def figures(request: Any, title: str, values: dict[str, Any]) -> None:
 
 _BEGIN = ("window.outcome = null; window.webstoreTest.run(code).then("
           "(v) => { window.outcome = {ok: v}; },"
-          " (e) => { window.outcome = {error: String(e && e.stack || e)}; });")
+          " (e) => { window.outcome = {error: `${e}\\n${e && e.stack}`}; });")
 
 
 def begin(page: Any, name: str, *args: Any) -> None:

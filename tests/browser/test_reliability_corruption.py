@@ -49,15 +49,7 @@ def test_corruption(request, engines, server_url, engine, backend):
     assert got["path_reads_refused"] > 0, got
 
 
-FOREIGN_IDB = pytest.mark.xfail(strict=True, reason=(
-    "a non-bytes value in IndexedDB (written by other code) makes _idb.js pack() throw "
-    "DataError for the whole batch: fsck and reads fail with JsException instead of "
-    "IntegrityError naming the key (fix: read it as zero bytes, as _localstorage.js does)"))
-FOREIGN = [pytest.param(e, b, id=f"{e}-{b}", marks=[FOREIGN_IDB] if b == "indexeddb" else [])
-           for e, b in CASES]
-
-
-@pytest.mark.parametrize("engine,backend", FOREIGN)
+@pytest.mark.parametrize("engine,backend", CASES, ids=[f"{e}-{b}" for e, b in CASES])
 def test_foreign_values(request, engines, server_url, engine, backend):
     """[engine-backend]: values replaced by non-bytes / non-webstore text are reported too."""
     page = engines(engine).open(f"{server_url}/tests/browser/page.html")

@@ -18,9 +18,11 @@ base64          0.75                    9.4 ms (btoa/atob)
 Atomicity: each operation is one synchronous JavaScript call, which no other script in the
 tab can interleave with; ``set_many`` puts back the previous values if the quota stops it
 midway (all or nothing). Across tabs, writes and ``set_if_equals`` hold a Web Lock named
-after the location where ``navigator.locks`` exists, so tabs take turns. Browsers propagate
-localStorage writes to other tabs asynchronously, so prefer IndexedDB for state that several
-tabs update concurrently (that backend is transactional across tabs).
+after the location where ``navigator.locks`` exists, so tabs take turns. Taking turns is not
+seeing each other's writes: Chromium gives each tab its own copy that other tabs' writes reach
+asynchronously, so two tabs can still lose updates (4 of 1,000 commits, 18 torn reads in
+docs/RELIABILITY.md; Firefox showed none). Prefer IndexedDB for state that several tabs update
+concurrently (that backend is transactional across tabs).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ DEFAULT_LOCATION = "webstore"
 def _storage(name: str) -> Any:
     """``window.localStorage``; raises StorageUnavailable saying why it can't be used."""
     import js
+    from pyodide import ffi
     from pyodide.ffi import JsException
 
     try:
@@ -49,6 +50,9 @@ def _storage(name: str) -> Any:
                                  reason=f"localStorage is not accessible: {exc}") from exc
     if storage is None:
         reason = "localStorage is not defined in this runtime"
+        raise StorageUnavailable(reason, backend=name, reason=reason)
+    if storage is getattr(ffi, "jsnull", None):  # e.g. Firefox with dom.storage.enabled=false
+        reason = "localStorage is null: the browser has storage disabled"
         raise StorageUnavailable(reason, backend=name, reason=reason)
     if not hasattr(storage, "getItem"):  # Node >= 25 without --localstorage-file
         reason = "localStorage is not a Storage object (no getItem)"

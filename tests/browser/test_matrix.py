@@ -170,7 +170,8 @@ def test_persistence_restart_chromium(engines, server_url, tmp_path, store_backe
 
 
 def test_localstorage_quota(engines, server_url, engine):
-    """Overfilling localStorage raises StorageFull and leaves the previous values."""
+    """Overfilling localStorage raises StorageFull, leaves the previous values, and the store
+    works again after deleting data."""
     page = engines(engine).open(f"{server_url}/tests/browser/page.html")
     try:
         got = json.loads(page.call("py", "quota_check", "localstorage", "quota", 3_000_000, 4))
@@ -180,3 +181,7 @@ def test_localstorage_quota(engines, server_url, engine):
     assert got["keys"] == ["before"] and got["kept"] == "kept", got
     assert got["cas_error"] and got["cas_error"].startswith("StorageFull"), got
     assert got["after_cas"] == "kept", got
+    # Filled value by value until it refused: StorageFull, all stored values intact, and a
+    # write works again once some were deleted.
+    assert got["filled"] >= 2 and (got["fill_error"] or "").startswith("StorageFull"), got
+    assert got["intact"] is True and got["works_again"] is True, got

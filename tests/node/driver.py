@@ -133,10 +133,31 @@ async def quota_check(backend, location, value_bytes, count):
         except Exception as exc:
             cas_error = f"WRONG {type(exc).__name__}: {exc}"
     after_cas = await store.get("before")
+    # Then fill it step by step until it refuses: what was stored stays, and after deleting
+    # some of it, writes work again.
+    chunk = bytes(range(256)) * 2048  # 512 KiB
+    filled, fill_error = 0, None
+    while fill_error is None and filled < 400:
+        try:
+            await store.set(f"fill{filled}", chunk)
+            filled += 1
+        except StorageFull as exc:
+            fill_error = f"StorageFull: {exc}"
+        except Exception as exc:
+            fill_error = f"WRONG {type(exc).__name__}: {exc}"
+    names = [f"fill{i}" for i in range(filled)]
+    intact = all(v == chunk for v in await store.get_many(names))
+    await store.delete_many(names[:2])
+    try:
+        await store.set("after-delete", chunk)
+        works_again = await store.get("after-delete") == chunk
+    except Exception as exc:
+        works_again = f"{type(exc).__name__}: {exc}"
     await store.clear()
     await store.close()
     return json.dumps({"error": error, "keys": keys, "kept": kept, "cas_error": cas_error,
-                       "after_cas": after_cas})
+                       "after_cas": after_cas, "filled": filled, "fill_error": fill_error,
+                       "intact": intact, "works_again": works_again})
 
 
 # -- versioned store: watches across tabs, and two backends diverging and merging -------------

@@ -8,6 +8,7 @@ Collected in :data:`REPO_CHECKS`; nothing here imports CPython-only modules.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -215,6 +216,17 @@ async def check_conflict_reports_three_versions(factory: StoreFactory) -> None:
     await store.close()
 
 
+class _Kept(logging.Handler):
+    """Keeps log records (the watch check asserts that a failing callback is logged)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 async def check_watch_after_commit(factory: StoreFactory) -> None:
     """Watches get old head, new head and the diff; prefix filters; unwatch stops them."""
     store, repo = await _fresh(factory, "vconf.watch")
@@ -239,10 +251,19 @@ async def check_watch_after_commit(factory: StoreFactory) -> None:
     def failing(old: Any, new: Any, diff: list[Any]) -> None:
         raise ValueError("callback failed")
 
-    bad = main.watch(failing)  # a raising callback neither undoes the commit nor stops others
-    third = await main.set("c", 3)
+    log = logging.getLogger("webstore.watch")
+    keep = _Kept()
+    log.addHandler(keep)
+    log.propagate = False
+    try:  # a raising callback neither undoes the commit nor stops others, and is logged
+        bad = main.watch(failing)
+        third = await main.set("c", 3)
+    finally:
+        log.removeHandler(keep)
+        log.propagate = True
     assert await main.head() == third and seen[-1][1] == third
     assert [type(e) for e in bad.errors] == [ValueError]
+    assert [r.exc_info[0] for r in keep.records if r.exc_info] == [ValueError]
     main.unwatch(bad)
     main.unwatch(handle)
     sub.unwatch()

@@ -308,12 +308,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     tr.section("browser matrix (engine x backend: passed / failed)")
     backends = sorted({b for _, b in _RESULTS})
-    tr.write_line("engine".ljust(10) + "".join(b.ljust(16) for b in backends))
+    width = max(16, *(len(b) + 2 for b in backends))
+    tr.write_line("engine".ljust(10) + "".join(b.ljust(width) for b in backends))
     for engine in ENGINES:
         cells = []
         for b in backends:
             r = _RESULTS.get((engine, b))
-            cells.append((f"{r['passed']} / {r['failed']}" if r else "-").ljust(16))
+            cells.append((f"{r['passed']} / {r['failed']}" if r else "-").ljust(width))
         tr.write_line(engine.ljust(10) + "".join(cells))
     missing = [e for e in ENGINES if not any(
         r["passed"] for (eng, _), r in _RESULTS.items() if eng == e)]

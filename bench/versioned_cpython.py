@@ -14,27 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from webstore.versioned import Repo
 
-
-def path_of(i: int, n: int) -> str:
-    fan = max(2, round(n ** (1 / 3)))
-    return f"a{i // (fan * fan) % fan:03d}/b{i // fan % fan:03d}/k{i:07d}"
-
-
-async def build(n: int, directory: Path) -> Repo:
-    repo = await Repo.open("bench", backend="sqlite", path=str(directory / f"b{n}.sqlite3"))
-    main = repo.branch("main")
-    step = 20_000
-    for start in range(0, n, step):
-        async with main.transaction(f"load {start}") as tx:
-            for i in range(start, min(n, start + step)):
-                tx.set(path_of(i, n), {"i": i, "name": f"item {i}"})
-    return repo
+# The workload itself (keys, the 10-change commit, one sample round) is the browser bench's,
+# so the two benches measure exactly the same operations.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "versioned_browser"))
+from bench_repo import load, sample
 
 
 def ms(samples: list[float]) -> float:
@@ -47,52 +37,17 @@ class Case:
     def __init__(self, n: int, repo: Repo) -> None:
         self.n = n
         self.repo = repo
-        self.main = repo.branch("main")
         self.times: dict[str, list[float]] = {k: [] for k in
                                               ("commit", "commit_warm", "diff", "diff_warm",
                                                "merge")}
         self.a = self.b = None
 
     async def prepare(self) -> None:
-        n = self.n
-        self.a = await self.main.head()
-        async with self.main.transaction("ten changes") as tx:
-            for j in range(10):
-                tx.set(path_of((j * 15485863) % n, n), {"changed": j})
-        self.b = await self.main.head()
+        self.a, self.b = await load(self.repo, self.n)
 
     async def round(self, r: int) -> None:
         """One sample of every operation (cold = parsed-object cache dropped first)."""
-        n, repo, main, t = self.n, self.repo, self.main, self.times
-        repo.objects.forget_cache()  # cold trees: what a fresh process pays
-        t0 = time.perf_counter()
-        await main.set(path_of((r * 7919) % n, n), {"i": -r})
-        t["commit"].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        await main.set(path_of((r * 104729) % n, n), {"i": r})
-        t["commit_warm"].append(time.perf_counter() - t0)
-        repo.objects.forget_cache()
-        t0 = time.perf_counter()
-        changes = await repo.diff(self.a, self.b)
-        t["diff"].append(time.perf_counter() - t0)
-        assert len(changes) == 10, len(changes)
-        t0 = time.perf_counter()
-        await repo.diff(self.a, self.b)
-        t["diff_warm"].append(time.perf_counter() - t0)
-        base = await main.head()
-        assert base is not None
-        dev = await repo.create_branch(f"dev{r}", base)
-        async with dev.transaction() as tx:
-            for j in range(5):
-                tx.set(path_of((j * 7 + r * 31 + 1) % n, n), {"dev": j})
-        async with main.transaction() as tx:
-            for j in range(5):
-                tx.set(path_of((j * 13 + r * 31 + 2 + n // 2) % n, n), {"main": j})
-        repo.objects.forget_cache()
-        t0 = time.perf_counter()
-        result = await main.merge(f"dev{r}")
-        t["merge"].append(time.perf_counter() - t0)
-        assert result.ok and not result.fast_forward
+        await sample(self.repo, self.n, r, self.a, self.b, self.times)
 
     def medians(self) -> dict[str, float]:
         return {k: ms(v) for k, v in self.times.items()}
@@ -103,7 +58,9 @@ async def measure_all(sizes: list[int], repeat: int, directory: Path) -> dict[in
     cases = []
     for n in sizes:
         t = time.perf_counter()
-        case = Case(n, await build(n, directory))
+        repo = await Repo.open("bench", backend="sqlite",
+                               path=str(directory / f"b{n}.sqlite3"))
+        case = Case(n, repo)
         await case.prepare()
         cases.append(case)
         print(f"  ({n} keys built in {time.perf_counter() - t:.1f} s)")

@@ -32,6 +32,32 @@ async def build(n, location):
     await backend.destroy()
     t0 = now()
     repo = await Repo.open("bench", backend="indexeddb", path=location)
+    a, b = await load(repo, n)
+    CASES[n] = {"repo": repo, "a": a, "b": b,
+                "t": {k: [] for k in ("commit", "commit_warm", "diff", "diff_warm", "merge")}}
+    return json.dumps({"seconds": now() - t0})
+
+
+async def round_(n, r):
+    """One sample of every operation on the repo of ``n`` keys."""
+    case = CASES[n]
+    await sample(case["repo"], n, r, case["a"], case["b"], case["t"])
+
+
+async def results(n, location):
+    """Median milliseconds per operation for ``n``; closes and deletes the repo."""
+    case = CASES.pop(n)
+    await case["repo"].close()
+    backend = await webstore.open_backend("indexeddb", location=location)
+    await backend.destroy()
+    assert backend_class("indexeddb") is not None
+    return json.dumps({k: statistics.median(v) * 1000 for k, v in case["t"].items()})
+
+
+# -- the workload, shared with bench/versioned_cpython.py (which imports this file) ---------
+
+async def load(repo, n):
+    """Fill ``repo``'s main with ``n`` keys, then change 10: the commits ``(a, b)``."""
     main = repo.branch("main")
     step = 20_000
     for start in range(0, n, step):
@@ -42,16 +68,11 @@ async def build(n, location):
     async with main.transaction("ten changes") as tx:
         for j in range(10):
             tx.set(path_of((j * 15485863) % n, n), {"changed": j})
-    b = await main.head()
-    CASES[n] = {"repo": repo, "a": a, "b": b,
-                "t": {k: [] for k in ("commit", "commit_warm", "diff", "diff_warm", "merge")}}
-    return json.dumps({"seconds": now() - t0})
+    return a, await main.head()
 
 
-async def round_(n, r):
-    """One sample of every operation on the repo of ``n`` keys."""
-    case = CASES[n]
-    repo, t = case["repo"], case["t"]
+async def sample(repo, n, r, a, b, t):
+    """Round ``r``: append one time (s) per operation to ``t`` (cold = cache dropped first)."""
     main = repo.branch("main")
     repo.objects.forget_cache()
     t0 = now()
@@ -62,11 +83,11 @@ async def round_(n, r):
     t["commit_warm"].append(now() - t0)
     repo.objects.forget_cache()
     t0 = now()
-    changes = await repo.diff(case["a"], case["b"])
+    changes = await repo.diff(a, b)
     t["diff"].append(now() - t0)
     assert len(changes) == 10, len(changes)
     t0 = now()
-    await repo.diff(case["a"], case["b"])
+    await repo.diff(a, b)
     t["diff_warm"].append(now() - t0)
     base = await main.head()
     dev = await repo.create_branch(f"dev{r}", base)
@@ -81,13 +102,3 @@ async def round_(n, r):
     result = await main.merge(f"dev{r}")
     t["merge"].append(now() - t0)
     assert result.ok and not result.fast_forward
-
-
-async def results(n, location):
-    """Median milliseconds per operation for ``n``; closes and deletes the repo."""
-    case = CASES.pop(n)
-    await case["repo"].close()
-    backend = await webstore.open_backend("indexeddb", location=location)
-    await backend.destroy()
-    assert backend_class("indexeddb") is not None
-    return json.dumps({k: statistics.median(v) * 1000 for k, v in case["t"].items()})

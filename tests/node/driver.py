@@ -257,6 +257,21 @@ async def repo_commit(backend, location, path, value_json):
         return json.dumps({"old": _hex(old), "new": _hex(new)})
 
 
+async def repo_commit_many(backend, location, folder, count):
+    """Commit ``count`` values under ``folder`` on ``main`` of ``watched``, back to back.
+
+    JSON list of the new heads in commit order.
+    """
+    from webstore.versioned import Repo
+
+    heads = []
+    async with await Repo.open("watched", backend=backend, path=location) as repo:
+        branch = repo.branch("main")
+        for i in range(count):
+            heads.append(_hex(await branch.set(f"{folder}/{i}", {"n": i, "pad": "x" * 200})))
+    return json.dumps(heads)
+
+
 async def diverge_and_merge(location):
     """Repos on IndexedDB and localStorage diverge and merge (counters, dicts), then conflict.
 

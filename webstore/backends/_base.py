@@ -41,6 +41,9 @@ class Capabilities:
     """Approximate largest value accepted, ``None`` when only the quota limits it."""
     shared: bool = False
     """Other processes or tabs may write the same data concurrently."""
+    storage_events: bool = False
+    """Other tabs see writes late but in order, each followed by a ``storage`` event
+    (localStorage): cross-tab notices must ride those events to never outrun the data."""
 
 
 @dataclass(frozen=True)

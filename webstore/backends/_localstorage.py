@@ -67,7 +67,7 @@ class LocalStorageBackend(_JsBackend):
     helper_file = "_localstorage.js"
     capabilities = Capabilities(
         persistent=True, atomic_batches=True, binary_safe=False,
-        max_value_bytes=4_000_000, shared=True,
+        max_value_bytes=4_000_000, shared=True, storage_events=True,
     )
 
     def __init__(self, location: str | None = None, *, _storage_object: Any = None) -> None:

@@ -66,7 +66,8 @@ class Repo:
             or id(backend)
         self.store_id = store_id or f"{backend.name}:{where}:{refs.prefix}"
         if channel is None and backend.capabilities.shared:  # other tabs may write it
-            channel = default_channel(self.store_id)
+            channel = default_channel(self.store_id,
+                                      storage_events=backend.capabilities.storage_events)
         self._channel = channel
         self._on_close = on_close
 

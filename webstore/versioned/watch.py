@@ -3,8 +3,9 @@
 Every repo on the same storage shares one *store id*. A ref move is announced to the local
 hub (all watchers in this process, awaited in order) and then published on a pluggable
 :class:`Channel` for other processes or tabs. In Pyodide in a browser the default channel is
-a ``BroadcastChannel`` (falling back to ``storage`` events of localStorage); receiving tabs
-compute the diff from the shared storage. Nothing polls.
+a ``BroadcastChannel`` (``storage`` events of localStorage for stores kept there, or when
+there is no ``BroadcastChannel``); receiving tabs compute the diff from the shared storage.
+Nothing polls.
 """
 
 from __future__ import annotations
@@ -184,14 +185,18 @@ async def call_back(callback: WatchCallback, old: ObjectId | None, new: ObjectId
 
 
 class BrowserChannel:
-    """``BroadcastChannel`` between same-origin tabs; ``storage`` events as the fallback.
+    """``BroadcastChannel`` between same-origin tabs, or localStorage ``storage`` events.
 
-    The fallback writes each event, with a nonce so equal events still differ, to one
+    The storage kind writes each event, with a nonce so equal events still differ, to one
     localStorage key per store; browsers fire ``storage`` in every *other* tab of the origin.
+    It is used where there is no ``BroadcastChannel`` and for stores kept in localStorage
+    (``storage_events``): other tabs see localStorage writes late but in order, so a notice
+    written after the data cannot arrive before it, while a ``BroadcastChannel`` message can
+    (Chromium delivered one before the commit's objects were readable in the other tab).
     ``kind`` says which one is in use (``"broadcast"`` or ``"storage"``).
     """
 
-    def __init__(self, store_id: str) -> None:
+    def __init__(self, store_id: str, *, storage_events: bool = False) -> None:
         import js
         from pyodide.ffi import create_proxy
 
@@ -200,7 +205,7 @@ class BrowserChannel:
         self._bc: Any = None
         self._sent = 0
         self._proxy = create_proxy(self._on_message)
-        if getattr(js, "BroadcastChannel", None) is not None:
+        if not storage_events and getattr(js, "BroadcastChannel", None) is not None:
             self.kind = "broadcast"
             self._bc = js.BroadcastChannel.new(self.name)
             self._bc.addEventListener("message", self._proxy)
@@ -245,8 +250,10 @@ class BrowserChannel:
 _browser_channels: dict[str, Channel | None] = {}
 
 
-def default_channel(store_id: str) -> Channel | None:
+def default_channel(store_id: str, *, storage_events: bool = False) -> Channel | None:
     """One :class:`BrowserChannel` per store id in a Pyodide browser, else ``None``.
+
+    ``storage_events``: the store lives in localStorage; see :class:`BrowserChannel`.
 
     Not under Node: an open ``BroadcastChannel`` would keep the Node process alive.
     """
@@ -254,7 +261,7 @@ def default_channel(store_id: str) -> Channel | None:
         return None
     if store_id not in _browser_channels:
         try:
-            _browser_channels[store_id] = BrowserChannel(store_id)
+            _browser_channels[store_id] = BrowserChannel(store_id, storage_events=storage_events)
         except Exception:  # neither BroadcastChannel nor a usable localStorage here
             _browser_channels[store_id] = None
     return _browser_channels[store_id]

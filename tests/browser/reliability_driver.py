@@ -396,3 +396,70 @@ async def hostile(backend, location, examples, seed, max_bytes):
     return json.dumps({"ok": True, "stats": dict(stats),
                        "generate_s": generated - began,
                        "replay_s": time.perf_counter() - generated})
+
+
+# -- huge values ----------------------------------------------------------------------------------
+
+
+def _huge(kind, size, seed):
+    """``size`` pseudo-random bytes, as ``bytes`` or as an ``array('d')`` (any bit pattern:
+    NaN payloads, -0.0, infinities)."""
+    import random
+    from array import array
+
+    data = random.Random(seed).randbytes(size)
+    return data if kind == "bytes" else array("d", data)
+
+
+def _same(a, b):
+    """Bit-exact equality, typed arrays included (NaN != NaN would fail ``==``)."""
+    return type(a) is type(b) and (a == b if isinstance(a, bytes)
+                                   else (a.typecode, a.tobytes()) == (b.typecode, b.tobytes()))
+
+
+async def huge_values(backend, location, steps):
+    """Write each ``[kind, size]`` of ``steps`` to one key, read it back, check the rest.
+
+    Each step is ``faithful`` (read back bit-exact), ``refused: <Error>`` (a clear webstore
+    error; then the key must still hold the last accepted value) or ``wrong``/``other: ...``.
+    After a refusal, deleting the key must make room for a 1 MiB write again. A 1 MiB value
+    is also committed to a repo and read back, and fsck / fsck_store must stay clean.
+    """
+    from webstore.errors import StorageFull, UnsupportedValue
+    from webstore.versioned.fsck import fsck_store
+
+    store = await webstore.open("huge", backend=backend, path=location)
+    await store.set("before", {"small": True})
+    out = {"steps": [], "intact_after_refusal": True, "recovered": None}
+    last = None
+    for i, (kind, size) in enumerate(steps):
+        value = _huge(kind, size, i)
+        try:
+            await store.set("big", value)
+        except (StorageFull, UnsupportedValue) as exc:
+            out["steps"].append(f"refused: {type(exc).__name__}")
+            kept = await store.get("big")
+            out["intact_after_refusal"] &= (kept is None if last is None else _same(kept, last))
+            out["intact_after_refusal"] &= await store.get("before") == {"small": True}
+            continue
+        except Exception as exc:
+            out["steps"].append(f"other: {type(exc).__name__}: {exc}"[:300])
+            continue
+        back = await store.get("big")
+        out["steps"].append("faithful" if _same(back, value) else "wrong")
+        last = value
+        del back
+    if any(s.startswith("refused") for s in out["steps"]):
+        await store.delete("big")
+        again = _huge("bytes", 2**20, 99)
+        await store.set("big", again)
+        out["recovered"] = _same(await store.get("big"), again)
+    out["fsck_store"] = sorted(await fsck_store(store))
+    await store.close()
+    repo = await open_repo(backend, location, "huge-repo")
+    blob = _huge("bytes", 2**20, 7)
+    await repo.branch("main").set("blob", blob, message="1 MiB")
+    out["repo_blob_faithful"] = _same(await repo.branch("main").get("blob"), blob)
+    out["repo_fsck_ok"] = (await fsck(repo)).ok
+    await repo.close()
+    return json.dumps(out)

@@ -5,6 +5,10 @@ IndexedDB must take 64 MiB of bytes and a 64 MiB ``array('d')`` of arbitrary bit
 localStorage must take its declared ``max_value_bytes`` (4,000,000 bytes, about 2.1 million
 UTF-16 units after packing) and refuse 16 MiB with StorageFull, keep the last value, and
 accept a 1 MiB write again once the key is deleted. Both also commit a 1 MiB blob to a repo.
+
+localStorage's quota is per origin, and the earlier tests of the run leave data in it, so the
+localStorage case empties the origin's localStorage first: WebKit's quota (5 MB counted in
+UTF-16 bytes) has room for the declared limit only when nothing else is stored.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ def test_huge_values(request: Any, engines: Any, server_url: str, engine: str,
     location = f"huge-{backend}-{int(time.time() * 1000)}"
     try:
         load_driver(page)
+        if backend == "localstorage":
+            page.call("run", "import js\njs.localStorage.clear()")
         got = call(page, "huge_values", backend, location, STEPS[backend])
         call(page, "forget", backend, location)
     finally:

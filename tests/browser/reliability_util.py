@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,24 @@ def call(page: Any, name: str, *args: Any) -> Any:
     code = (f"import reliability_driver, json\n"
             f"await reliability_driver.{name}(*json.loads({json.dumps(json.dumps(args))}))")
     return json.loads(page.call("run", code))
+
+
+def on_fresh_page(engines: Any, url: str, engine: str, name: str, backend: str, prefix: str,
+                  *args: Any, setup: str | None = None) -> Any:
+    """In a new page of ``engine``: ``reliability_driver.<name>(backend, location, *args)`` on
+    a fresh ``location`` (dropped afterwards); its decoded result. ``setup``: Python to run
+    in the page first."""
+    page = engines(engine).open(f"{url}/tests/browser/page.html")
+    location = f"{prefix}-{backend}-{int(time.time() * 1000)}"
+    try:
+        load_driver(page)
+        if setup is not None:
+            page.call("run", setup)
+        got = call(page, name, backend, location, *args)
+        call(page, "forget", backend, location)
+    finally:
+        page.close()
+    return got
 
 
 def start(page: PlaywrightPage, name: str, *args: Any) -> None:

@@ -8,11 +8,10 @@ the rest return the original; ``fsck`` (objects) and ``fsck_store`` (values) lis
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from conftest import ENGINES
-from reliability_util import call, figures, load_driver
+from reliability_util import figures, on_fresh_page
 
 OBJECTS = int(os.environ.get("WEBSTORE_CORRUPT_OBJECTS", "25"))
 VALUES = int(os.environ.get("WEBSTORE_CORRUPT_VALUES", "20"))
@@ -23,14 +22,8 @@ CASES = [(e, b) for e in ENGINES for b in ("indexeddb", "localstorage")]
 @pytest.mark.parametrize("engine,backend", CASES, ids=[f"{e}-{b}" for e, b in CASES])
 def test_corruption(request, engines, server_url, engine, backend):
     """[engine-backend]: found / injected for reads and fsck; no wrong data."""
-    page = engines(engine).open(f"{server_url}/tests/browser/page.html")
-    location = f"corrupt-{backend}-{int(time.time() * 1000)}"
-    try:
-        load_driver(page)
-        got = call(page, "corruption", backend, location, SEED, OBJECTS, VALUES)
-        call(page, "forget", backend, location)
-    finally:
-        page.close()
+    got = on_fresh_page(engines, server_url, engine, "corruption", backend, "corrupt",
+                        SEED, OBJECTS, VALUES)
     objects, values = len(got["objects_injected"]), len(got["values_injected"])
     figures(request, f"corruption {engine}-{backend}", {
         "objects_read_found": f"{got['object_read_found']}/{objects}",
@@ -52,14 +45,8 @@ def test_corruption(request, engines, server_url, engine, backend):
 @pytest.mark.parametrize("engine,backend", CASES, ids=[f"{e}-{b}" for e, b in CASES])
 def test_foreign_values(request, engines, server_url, engine, backend):
     """[engine-backend]: values replaced by non-bytes / non-webstore text are reported too."""
-    page = engines(engine).open(f"{server_url}/tests/browser/page.html")
-    location = f"foreign-{backend}-{int(time.time() * 1000)}"
-    try:
-        load_driver(page)
-        got = call(page, "corruption", backend, location, SEED, 10, 10, ["text"])
-        call(page, "forget", backend, location)
-    finally:
-        page.close()
+    got = on_fresh_page(engines, server_url, engine, "corruption", backend, "foreign",
+                        SEED, 10, 10, ["text"])
     figures(request, f"foreign values {engine}-{backend}", {
         "objects_fsck_found": f"{got['object_fsck_found']}/10",
         "values_fsck_found": f"{got['value_fsck_found']}/10",

@@ -13,12 +13,11 @@ UTF-16 bytes) has room for the declared limit only when nothing else is stored.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from conftest import ENGINES
-from reliability_util import call, figures, load_driver
+from reliability_util import figures, on_fresh_page
 
 MIB = 2**20
 STEPS = {
@@ -38,16 +37,9 @@ CASES = [(e, b) for e in ENGINES for b in STEPS]
 def test_huge_values(request: Any, engines: Any, server_url: str, engine: str,
                      backend: str) -> None:
     """[engine-backend]: each size round-trips bit-exact or is refused with nothing lost."""
-    page = engines(engine).open(f"{server_url}/tests/browser/page.html")
-    location = f"huge-{backend}-{int(time.time() * 1000)}"
-    try:
-        load_driver(page)
-        if backend == "localstorage":
-            page.call("run", "import js\njs.localStorage.clear()")
-        got = call(page, "huge_values", backend, location, STEPS[backend])
-        call(page, "forget", backend, location)
-    finally:
-        page.close()
+    setup = "import js\njs.localStorage.clear()" if backend == "localstorage" else None
+    got = on_fresh_page(engines, server_url, engine, "huge_values", backend, "huge",
+                        STEPS[backend], setup=setup)
     sizes = [f"{kind} {size // MIB} MiB" if size % MIB == 0 else f"{kind} {size:_} B"
              for kind, size in STEPS[backend]]
     figures(request, f"huge values {engine}-{backend}",

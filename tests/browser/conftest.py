@@ -62,8 +62,15 @@ def server_url():
     httpd.shutdown()
 
 
+#: Renderer crashes seen by the shared suite pages, printed in the summary (never hidden).
+CRASHES: list[str] = []
+
+
 class Page:
     """One loaded test page: ``call("runSuite", ...)`` awaits ``window.webstoreTest[...]``."""
+
+    #: Set when the engine reports that the page's renderer process died.
+    crashed = False
 
     def call(self, method: str, *args: Any) -> Any:
         raise NotImplementedError
@@ -80,6 +87,7 @@ class PlaywrightPage(Page):
         self.page.set_default_timeout(TIMEOUT_S * 1000)
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("crash", lambda _: setattr(self, "crashed", True))
         self.page.goto(url)
         self.call("ready")
 
@@ -265,10 +273,17 @@ def engines(request):
 
 @pytest.fixture(scope="session")
 def suite_page(engines, server_url):
-    """One loaded page per engine (Pyodide loads once per engine), shared by the matrix."""
+    """One loaded page per engine (Pyodide loads once per engine), shared by the matrix.
+
+    A page whose renderer crashed is replaced by a fresh one on the next request, so one crash
+    fails what ran in it, not every later test of the engine.
+    """
     pages: dict[str, Page] = {}
 
     def get(name: str) -> Page:
+        if name in pages and pages[name].crashed:
+            with contextlib.suppress(Exception):
+                pages.pop(name).close()
         if name not in pages:
             pages[name] = engines(name).open(f"{server_url}/tests/browser/page.html")
         return pages[name]
@@ -303,9 +318,11 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    tr = terminalreporter
+    for crash in CRASHES:
+        tr.write_line(f"RENDERER CRASHED: {crash}", yellow=True)
     if not _RESULTS:
         return
-    tr = terminalreporter
     tr.section("browser matrix (engine x backend: passed / failed)")
     backends = sorted({b for _, b in _RESULTS})
     width = max(16, *(len(b) + 2 for b in backends))
@@ -322,7 +339,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line(f"ENGINES THAT DID NOT RUN: {', '.join(missing)}", red=True)
     out = ROOT / "tests" / "artifacts" / "browser-matrix.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({f"{e}-{b}": r for (e, b), r in _RESULTS.items()}, indent=1))
+    out.write_text(json.dumps({f"{e}-{b}": r for (e, b), r in _RESULTS.items()}
+                              | {"renderer_crashes": CRASHES}, indent=1))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -62,7 +62,7 @@ def server_url():
     httpd.shutdown()
 
 
-#: Renderer crashes seen by the shared suite pages, printed in the summary (never hidden).
+#: Renderer crashes that made a test or a suite run again; printed in the summary, never hidden.
 CRASHES: list[str] = []
 
 

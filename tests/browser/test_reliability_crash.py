@@ -114,7 +114,8 @@ def test_crash_consistency(request, engines, server_url, tmp_path, engine, backe
                       f"{server_url}/tests/browser/page.html")
     reported: dict[str, list[str]] = {"main": [], "side": []}
     counts = {"browser_kills": 0, "page_crashes": 0, "reported_commits": 0,
-              "lost_after_browser_kill": 0, "lost_after_page_crash": 0, "checks": 0}
+              "lost_after_browser_kill": 0, "lost_after_page_crash": 0, "checks": 0,
+              "browser_deleted_database": 0, "lost_with_deleted_database": 0}
     page = session.launch()
     began = time.monotonic()
     try:
@@ -147,9 +148,8 @@ def test_crash_consistency(request, engines, server_url, tmp_path, engine, backe
                 # Chromium itself deleted the database while restarting (the LevelDB LOG
                 # says so): everything is gone, not some commits. Counted and printed; the
                 # writer starts a fresh repo. A partial loss still fails below.
-                counts["browser_deleted_database"] = counts.get("browser_deleted_database", 0) + 1
-                counts["lost_with_deleted_database"] = (
-                    counts.get("lost_with_deleted_database", 0) + len(result["lost"]))
+                counts["browser_deleted_database"] += 1
+                counts["lost_with_deleted_database"] += len(result["lost"])
                 reported = {"main": [], "side": []}
             elif result["lost"]:
                 counts[f"lost_after_{'browser_kill' if mode == 'browser' else 'page_crash'}"] \

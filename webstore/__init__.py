@@ -7,8 +7,8 @@ CPython; IndexedDB, then localStorage, then memory in Pyodide) and records why.
 from __future__ import annotations
 
 from webstore import errors
-from webstore._browser import estimate, persist
 from webstore._open import open
+from webstore._runtime import services
 from webstore.backends import (
     Backend,
     Capabilities,
@@ -31,6 +31,16 @@ from webstore.errors import (
 from webstore.kv import Store, TypedArray
 
 __version__ = "0.1.0"
+
+
+async def estimate() -> dict[str, int] | None:
+    """``{"usage": bytes, "quota": bytes}`` of this origin's storage (``None``: no such API)."""
+    return await services().estimate()
+
+
+async def persist() -> bool | None:
+    """Ask the browser not to evict this origin's data; whether it agreed (``None``: no API)."""
+    return await services().persist()
 
 __all__ = [
     "Backend",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Generator
 from types import TracebackType
 from typing import Any
@@ -63,10 +64,13 @@ def open(
 ) -> _Opening:
     """Open the store ``name`` on ``backend`` (auto-selected by probing when ``None``).
 
-    ``path`` (alias ``location``) says where the backend keeps its data: the SQLite file, the
+    ``path`` (deprecated alias: ``location``) says where the backend keeps its data: the SQLite file, the
     IndexedDB database name, the localStorage key prefix, or the memory space name. On CPython
     the default is SQLite at ``$WEBSTORE_PATH`` or a per-user data directory.
     """
-    if path is not None and location is not None:
-        raise InvalidArgument("give path or location, not both", argument="path")
+    if location is not None:
+        warnings.warn("webstore.open(location=...) is deprecated; use path=...",
+                      DeprecationWarning, stacklevel=2)
+        if path is not None:
+            raise InvalidArgument("give path or location, not both", argument="path")
     return _Opening(name, backend, path if path is not None else location)

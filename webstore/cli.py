@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import IO, Any
 
+from webstore._runtime import drive
 from webstore.errors import KeyNotFound, WebstoreError
 from webstore.kv.jsonform import from_json, to_json
 from webstore.kv.store import Store
@@ -151,8 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
-    from webstore.testing._runner import drive
-
     return drive(coro)
 
 

@@ -12,7 +12,6 @@ import js
 import webstore
 from webstore.errors import RefMoved
 from webstore.versioned import Repo, fsck, to_hex
-from webstore.versioned.fsck import reachable
 
 
 async def open_repo(backend, location, name="crash"):
@@ -57,7 +56,7 @@ async def check_repo(backend, location, reported_json):
         head = heads.get(name)
         have = set()
         if head is not None and report.ok:
-            have = {to_hex(o) for o in await reachable(repo.objects, [head])}
+            have = {to_hex(o) for o in await repo.objects.reachable([head])}
         lost += [c for c in commits if c not in have]
     commits = 0
     if report.ok and heads.get("main") is not None:
@@ -234,8 +233,8 @@ async def corruption(backend, location, seed, objects, values, kinds=("flip", "t
     import random
 
     from webstore.errors import IntegrityError
+    from webstore.kv import fsck_store
     from webstore.kv.store import namespace_prefix
-    from webstore.versioned.fsck import fsck_store
 
     rng = random.Random(seed)
     repo = await open_repo(backend, location, "corrupt")
@@ -248,7 +247,7 @@ async def corruption(backend, location, seed, objects, values, kinds=("flip", "t
                 model[path] = _corrupt_value(i * 3 + j)
                 tx.set(path, model[path])
     head = await main.head()
-    ids = await reachable(repo.objects, [head])
+    ids = await repo.objects.reachable([head])
     store = await webstore.open("corrupt-kv", backend=backend, path=location)
     kv = {f"key{i}": _corrupt_value(i) for i in range(40)}
     await store.set_many(kv)
@@ -358,8 +357,8 @@ async def hostile(backend, location, examples, seed, max_bytes):
     import time
     from collections import Counter
 
+    from webstore.kv import fsck_store
     from webstore.testing.hostile import HostileReplayer
-    from webstore.versioned.fsck import fsck_store
 
     began = time.perf_counter()
     collected = _PROGRAMS.get((examples, seed, max_bytes))
@@ -423,7 +422,7 @@ async def huge_values(backend, location, steps):
     is also committed to a repo and read back, and fsck / fsck_store must stay clean.
     """
     from webstore.errors import StorageFull, UnsupportedValue
-    from webstore.versioned.fsck import fsck_store
+    from webstore.kv import fsck_store
 
     store = await webstore.open("huge", backend=backend, path=location)
     await store.set("before", {"small": True})

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import webstore
 from webstore.kv import codec
 from webstore.versioned import (
     Counter,
@@ -21,6 +22,7 @@ from webstore.versioned import (
 )
 from webstore.versioned.cli import add_subcommands
 from webstore.versioned.objects import Blob, Tree, TreeEntry
+from webstore.versioned.repo import repo_prefix
 
 # Real git is the check of our object format: its absence is a failure, never a skip.
 if shutil.which("git") is None:
@@ -188,10 +190,13 @@ def test_cli_handlers(tmp_path: Path) -> None:
 
 def test_cli_fsck_names_a_bad_ref(tmp_path: Path) -> None:
     async def seed() -> None:
-        repo = await Repo.open("clirepo", backend="sqlite", path=str(tmp_path / "cli.sqlite3"))
+        store = await webstore.open("clirepo", "sqlite", path=tmp_path / "cli.sqlite3")
+        repo = await Repo.open(store)
         await repo.branch("main").set("a", 1, message="first")
-        await repo.refs.backend.set_many([(repo.refs.key("heads/broken"), b"not a commit id")])
-        await repo.close()
+        # A raw write beside the repo's refs, as a damaged disk or a foreign writer would.
+        raw_key = repo_prefix("clirepo") + "r/heads/broken"
+        await store.backend.set_many([(raw_key, b"not a commit id")])
+        await store.close()
 
     asyncio.run(seed())
     code, out = _cli(tmp_path, "fsck")

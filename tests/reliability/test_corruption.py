@@ -23,10 +23,10 @@ from _procs import nightly
 
 from webstore.backends._sqlite import SQLiteBackend
 from webstore.errors import IntegrityError
+from webstore.kv import fsck_store
 from webstore.kv.store import Store
 from webstore.testing import same, sample_values
 from webstore.versioned import Repo, fsck
-from webstore.versioned.fsck import fsck_store
 from webstore.versioned.ids import ObjectId
 
 ROUNDS = 20 if nightly() else 3

@@ -29,7 +29,6 @@ from webstore.backends._sqlite import SQLiteBackend
 from webstore.kv.store import Store
 from webstore.testing import drive
 from webstore.versioned import Repo, fsck, parse_id
-from webstore.versioned.fsck import reachable
 
 KILLS = 1000 if nightly() else 100
 SEED = 20261121
@@ -68,7 +67,7 @@ async def _check_repo(path: Path, confirmed: list[str]) -> tuple[int, bool]:
             return report.checked, bool(heads)
         head = await repo.branch("main").head()
         assert head is not None, "main vanished although commits were confirmed"
-        objects = set(await reachable(repo.objects, [head]))
+        objects = set(await repo.objects.reachable([head]))
         lost = [c for c in confirmed if parse_id(c) not in objects]
         assert not lost, f"{len(lost)} confirmed commits lost, e.g. {lost[0]}"
         last = parse_id(confirmed[-1])

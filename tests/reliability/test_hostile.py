@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from webstore.backends._memory import MemoryBackend
 from webstore.backends._sqlite import SQLiteBackend
 from webstore.errors import UnsupportedValue
+from webstore.kv import fsck_store
 from webstore.kv.store import Store
 from webstore.testing import drive, same
 from webstore.testing.hostile import HostileReplayer, programs
-from webstore.versioned.fsck import fsck_store
 
 EXAMPLES = int(os.environ.get("WEBSTORE_HOSTILE_EXAMPLES") or (100_000 if nightly() else 10_000))
 ROW_LIMIT = 64 * 1024

@@ -57,7 +57,7 @@ export async function runtime({ onProgress, ...loaderOptions } = {}) {
       if (loaderOptions[key] !== undefined) options[key] = loaderOptions[key];
     }
     const pyodide = await loadWebstore(options);
-    api ??= { pyodide, py: pyodide.pyimport("webstore._jsapi") };
+    api ??= { pyodide, py: pyodide.pyimport("webstore.platform.jsapi") };
     done = true;
     report(1, "ready");
     return api;

@@ -1,6 +1,6 @@
 // JS values in: checked here (so errors name the path, like the Python codec's), then handed
 // to Pyodide's toPy. Typed arrays, ArrayBuffers and -0 are wrapped so toPy leaves them alone;
-// webstore/_jsapi.py unwraps them.
+// webstore/platform/jsapi.py unwraps them.
 //
 // Accepted: null, booleans, numbers, strings, BigInt (64-bit range), arrays, plain objects,
 // every TypedArray kind, ArrayBuffer. Not accepted: undefined (at the top level or in arrays;

@@ -51,12 +51,14 @@ _AUTO_ORDER: dict[str, list[str]] = {
 
 def register_backend(
     name: str, target: str | type[Backend], *, install_hint: str = "",
-    auto: dict[str, int] | None = None,
+    auto: dict[str, int] | None = None, replace: bool = False,
 ) -> None:
     """Register a backend class (or a lazy ``"module:Class"`` path) under ``name``.
 
     ``auto`` maps runtime names ("cpython", "pyodide-browser", "pyodide-node") to the position
     the backend takes in automatic selection there; omit it to make the backend explicit-only.
+    A name already registered is refused unless ``replace`` (fsspec's ``clobber``), so two
+    plugins cannot silently take each other's place.
     """
     if not isinstance(name, str) or not name:
         raise InvalidArgument("backend name must be a non-empty str", argument="name")
@@ -66,6 +68,9 @@ def register_backend(
         raise InvalidArgument(
             "target must be a Backend subclass or a 'module:Class' string", argument="target"
         )
+    if name in _REGISTRY and not replace:
+        raise InvalidArgument(f"a backend named {name!r} is already registered; pass "
+                              "replace=True to replace it", argument="name")
     _REGISTRY[name] = _Entry(target, install_hint)
     for rt, position in (auto or {}).items():
         order = _AUTO_ORDER.setdefault(rt, [])
@@ -175,10 +180,10 @@ register_backend(
     install_hint="needs the stdlib sqlite3 module, absent in Pyodide",
 )
 register_backend(
-    "indexeddb", "webstore.backends._idb:IndexedDBBackend",
+    "indexeddb", "webstore.platform.idb:IndexedDBBackend",
     install_hint="needs Pyodide in a browser (or fake-indexeddb under Node)",
 )
 register_backend(
-    "localstorage", "webstore.backends._localstorage:LocalStorageBackend",
+    "localstorage", "webstore.platform.localstorage:LocalStorageBackend",
     install_hint="needs Pyodide with a working window.localStorage",
 )

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from webstore.kv.store import MAX_KEY_LENGTH, Store, namespace_prefix, validate_key
+from webstore.kv.store import MAX_KEY_LENGTH, Store, fsck_store, namespace_prefix, validate_key
 from webstore.kv.typed import KINDS, TypedArray
 
-__all__ = ["KINDS", "MAX_KEY_LENGTH", "Store", "TypedArray", "namespace_prefix", "validate_key"]
+__all__ = [
+    "KINDS",
+    "MAX_KEY_LENGTH",
+    "Store",
+    "TypedArray",
+    "fsck_store",
+    "namespace_prefix",
+    "validate_key",
+]

@@ -13,47 +13,16 @@ from typing import Any, Self
 
 from webstore.backends import Backend, Selection
 from webstore.errors import (
+    IntegrityError,
     InvalidArgument,
-    InvalidKey,
     KeyNotFound,
     StoreClosed,
     UnsupportedValue,
 )
+from webstore.keys import MAX_KEY_LENGTH, namespace_prefix, plain_key, validate_key
 from webstore.kv import codec
 
-__all__ = ["MAX_KEY_LENGTH", "Store", "namespace_prefix", "validate_key"]
-
-#: Longest key accepted, in characters (after which IndexedDB and SQLite stay fast).
-MAX_KEY_LENGTH = 4096
-
-
-def validate_key(key: object, argument: str = "key") -> str:
-    """Return ``key`` if it is a non-empty ``str`` of valid Unicode, else raise InvalidKey."""
-    if type(key) is not str:
-        raise InvalidKey(f"{argument} must be a str, not {type(key).__name__}", key=key)
-    if not key:
-        raise InvalidKey(f"{argument} must not be empty", key=key)
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidKey(
-            f"{argument} is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}", key=key
-        )
-    if not key.isascii():
-        try:
-            key.encode()
-        except UnicodeEncodeError:
-            raise InvalidKey(f"{argument} contains a lone surrogate: {key!r}", key=key) from None
-    return key
-
-
-def _plain_key(key: object) -> bool:
-    """Fast check for the common case: a short, non-empty ASCII ``str``."""
-    return type(key) is str and 0 < len(key) <= MAX_KEY_LENGTH and key.isascii()
-
-
-def namespace_prefix(name: str) -> str:
-    """Backend key prefix of the namespace ``name`` (prefix-free across names)."""
-    return f"{len(name)}:{name}:"
-
+__all__ = ["MAX_KEY_LENGTH", "Store", "fsck_store", "namespace_prefix", "validate_key"]
 
 class Store:
     """Async key-value store: ``get``/``set``/``delete``/``has``/``keys``/``items`` and batches.
@@ -103,7 +72,7 @@ class Store:
             raise StoreClosed(f"store {self.name!r} is closed")
 
     def _key(self, key: object, argument: str = "key") -> str:
-        if _plain_key(key):
+        if plain_key(key):
             return self._prefix + key  # type: ignore[operator]
         return self._prefix + validate_key(key, argument)
 
@@ -115,7 +84,7 @@ class Store:
             )
         prefix, out = self._prefix, []
         for i, k in enumerate(keys):
-            if not _plain_key(k):
+            if not plain_key(k):
                 validate_key(k, f"{argument}[{i}]")
             out.append(prefix + k)
         return out
@@ -213,7 +182,7 @@ class Store:
                 raise InvalidArgument(f"items[{i}] must be a (key, value) tuple",
                                       argument="items")
             key, value = pair
-            if not _plain_key(key):
+            if not plain_key(key):
                 validate_key(key, f"items[{i}] key")
             try:
                 append((prefix + key, encode(value)))
@@ -243,6 +212,23 @@ class Store:
         if full:
             await self._backend.delete_many(full)
 
+    async def fsck(self, *, batch: int = 256) -> dict[str, str]:
+        """Decode every value; return key -> why it is corrupt (empty when all are intact)."""
+        self._check()
+        bad: dict[str, str] = {}
+        keys = await self.keys()
+        for start in range(0, len(keys), batch):
+            chunk = keys[start:start + batch]
+            raws = await self._backend.get_many([self._prefix + k for k in chunk])
+            for key, raw in zip(chunk, raws, strict=True):
+                if raw is None:
+                    continue  # deleted meanwhile
+                try:
+                    codec.decode(raw, key)
+                except IntegrityError as exc:
+                    bad[key] = str(exc)
+        return bad
+
     async def clear(self) -> None:
         """Remove every key of this store (other stores on the backend are untouched)."""
         self._check()
@@ -267,3 +253,8 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def fsck_store(store: Store) -> dict[str, str]:
+    """Decode every value of ``store``; key -> why corrupt (see :meth:`Store.fsck`)."""
+    return await store.fsck()

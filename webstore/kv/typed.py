@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from webstore._runtime import services
 from webstore.errors import IntegrityError, UnsupportedValue
 
 __all__ = ["KINDS", "Kind", "TypedArray", "decode_typed", "encode_typed", "typed_kind"]
@@ -268,17 +269,7 @@ def decode_typed(payload: bytes | memoryview, key: object = None) -> Any:
             return TypedArray(kind.js_name, data, shape)
         return np.frombuffer(bytearray(data), dtype=kind.dtype).reshape(shape)
     if form == FORM_JS:
-        from webstore._runtime import in_pyodide
-
-        if in_pyodide():
-            return _to_js(kind, data)
+        made = services().js_typed(kind.js_name, data)
+        if made is not None:
+            return made
     return TypedArray(kind.js_name, data, shape)
-
-
-def _to_js(kind: Kind, data: memoryview) -> Any:
-    import js
-    from pyodide.ffi import to_js
-
-    u8 = to_js(data)  # one copy into a fresh JS ArrayBuffer
-    ctor = getattr(js, kind.js_name)
-    return ctor.new(u8.buffer, u8.byteOffset, len(data) // kind.itemsize)

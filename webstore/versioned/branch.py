@@ -10,7 +10,6 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from webstore._browser import WebLock
 from webstore.errors import InvalidArgument, KeyNotFound, RefMoved
 from webstore.versioned.diff import Change
 from webstore.versioned.history import HistoryPage
@@ -162,59 +161,50 @@ class Branch:
         """
         parts = split_path(path)
         staged: dict[Path, bytes | None] = {parts: encode_value(value)}
-        return await self._commit(staged, message or f"set {path}", author, retry=True)
+        return await self.commit_staged(staged, message or f"set {path}", author, retry=True)
 
     async def remove(self, path: str, *, message: str | None = None,
                      author: Author | None = None) -> ObjectId | None:
         """Commit the removal of ``path`` (a value or a whole subtree)."""
         staged: dict[Path, bytes | None] = {split_path(path): None}
-        return await self._commit(staged, message or f"remove {path}", author, retry=True)
+        return await self.commit_staged(staged, message or f"remove {path}", author, retry=True)
 
     def transaction(self, message: str | None = None, *, author: Author | None = None
                     ) -> Transaction:
         """``async with branch.transaction("msg") as tx:`` stages changes; one commit on exit."""
         return Transaction(self, message, author)
 
-    async def _commit(self, staged: dict[Path, bytes | None], message: str,
-                      author: Author | None, *, retry: bool,
-                      expected: ObjectId | bool | None = False) -> ObjectId:
-        repo = self.repo
-        if repo.refs.backend.capabilities.shared:
-            # Writers in other tabs take turns (a Web Lock, FIFO), so a fast tab cannot make
-            # this one lose the compare-and-set every time; CAS stays the guarantee.
-            async with WebLock(f"webstore-ref:{repo.store_id}:{self.ref}"):
-                head, commit = await self._commit_locked(staged, message, author, retry,
-                                                         expected)
-        else:
-            head, commit = await self._commit_locked(staged, message, author, retry, expected)
-        if commit != head:
-            await repo.notify(self.ref, head, commit)  # outside the lock: watchers may write
-        return commit
+    async def commit_staged(self, staged: dict[Path, bytes | None], message: str,
+                            author: Author | None = None, *, retry: bool = True,
+                            expected: ObjectId | bool | None = False) -> ObjectId:
+        """Commit encoded changes (path -> blob data, ``None`` = remove); the new head.
 
-    async def _commit_locked(self, staged: dict[Path, bytes | None], message: str,
-                             author: Author | None, retry: bool,
-                             expected: ObjectId | bool | None
-                             ) -> tuple[ObjectId | None, ObjectId]:
-        """Build and store the commit, move the ref by CAS: ``(old head, new head)``."""
+        ``expected`` is the head the changes were made against (``False``: whatever the head
+        is). With ``retry``, a branch that moved meanwhile gets the changes re-applied on its
+        new head; without, :class:`RefMoved` is raised and nothing changes. The ref's lock is
+        held throughout (writers in other tabs take turns, FIFO, so a fast tab cannot make
+        this one lose every compare-and-set); compare-and-set stays the guarantee.
+        """
         repo = self.repo
         blobs = {p: Blob(d) for p, d in staged.items() if d is not None}
         changes = {p: (blobs[p].id if p in blobs else None) for p in staged}
-        for _ in range(_RETRIES):
-            head = await self.head() if expected is False else expected
-            assert head is None or isinstance(head, bytes)
-            old_root = None if head is None else (await repo.objects.read_commit(head)).tree
-            root, trees = await repo.write_tree_changes(old_root, changes)
-            if head is not None and root == old_root:
-                return head, head  # nothing changed: no empty commit
-            commit = await repo.make_commit(root, [] if head is None else [head], message,
-                                            author)
-            await repo.objects.add([*blobs.values(), *trees, commit])
-            if await repo.refs.set_if_equals(self.ref, head, commit.id):
-                return head, commit.id
-            if not retry:
-                raise RefMoved(f"branch {self.name!r} moved while committing; nothing changed",
-                               ref=self.ref, expected=head, got=await self.head())
-            expected = False
+        async with repo.refs.update(self.ref) as move:
+            for _ in range(_RETRIES):
+                head = await self.head() if expected is False else expected
+                assert head is None or isinstance(head, bytes)
+                old_root = None if head is None else (await repo.objects.read_commit(head)).tree
+                root, trees = await repo.write_tree_changes(old_root, changes)
+                if head is not None and root == old_root:
+                    return head  # nothing changed: no empty commit
+                commit = await repo.make_commit(root, [] if head is None else [head], message,
+                                                author)
+                await repo.objects.add([*blobs.values(), *trees, commit])
+                if await move.set_if_equals(head, commit.id):
+                    return commit.id
+                if not retry:
+                    raise RefMoved(f"branch {self.name!r} moved while committing; nothing "
+                                   "changed", ref=self.ref, expected=head, got=await self.head())
+                expected = False
         raise RefMoved(f"branch {self.name!r} kept moving; gave up after {_RETRIES} tries",
                        ref=self.ref)
 
@@ -315,5 +305,5 @@ class Transaction:
         if exc_type is not None or (not self.staged and self.start is not None):
             return
         message = self.message or f"transaction: {len(self.staged)} change(s)"
-        self.commit = await self.branch._commit(self.staged, message, self.author,
-                                                retry=False, expected=self.start)
+        self.commit = await self.branch.commit_staged(self.staged, message, self.author,
+                                                      retry=False, expected=self.start)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+from webstore._runtime import drive
 from webstore.errors import WebstoreError
 from webstore.versioned.diff import Added, Removed, Updated
 from webstore.versioned.fsck import fsck
@@ -61,8 +62,6 @@ def run(body: Callable[[Repo, argparse.Namespace], Awaitable[int]]) -> Handler:
 
 
 def _drive(coro: Coroutine[Any, Any, int]) -> int:
-    from webstore.testing._runner import drive
-
     return drive(coro)
 
 

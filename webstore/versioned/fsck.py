@@ -13,16 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from webstore.errors import IntegrityError
-from webstore.kv import codec
 from webstore.versioned.ids import ID_LENGTH, ObjectId, to_hex
 from webstore.versioned.object_store import ObjectStore
-from webstore.versioned.objects import Commit, GitObject, Tree, parse_object
+from webstore.versioned.objects import parse_object
 
 if TYPE_CHECKING:
-    from webstore.kv.store import Store
     from webstore.versioned.repo import Repo
 
-__all__ = ["FsckReport", "fsck", "fsck_store", "reachable"]
+__all__ = ["FsckReport", "fsck"]
 
 _BATCH = 256
 
@@ -48,81 +46,23 @@ class FsckReport:
         return not self.missing and not self.corrupt and not self.bad_refs
 
 
-def _children(obj: GitObject) -> list[ObjectId]:
-    if isinstance(obj, Commit):
-        return [obj.tree, *obj.parents]
-    if isinstance(obj, Tree):
-        return [e.id for e in obj.entries.values()]
-    return []
-
-
-async def _walk(objects: ObjectStore, roots: dict[ObjectId, str],
-                report: FsckReport | None) -> list[ObjectId]:
-    """Breadth-first over the object graph, reading each object's bytes once (batched)."""
-    seen: set[ObjectId] = set(roots)
-    frontier = list(roots.items())
-    order: list[ObjectId] = []
-    while frontier:
-        ids = [oid for oid, _ in frontier]
-        try:
-            raws = await objects.backend.get_many([objects.key(o) for o in ids])
-        except IntegrityError:
-            raise
-        nxt: list[tuple[ObjectId, str]] = []
-        for (oid, parent), raw in zip(frontier, raws, strict=True):
-            if raw is None:
-                if report is None:
-                    raise IntegrityError(f"object {to_hex(oid)} is missing", key=to_hex(oid))
-                report.missing[to_hex(oid)] = parent
-                continue
-            try:
-                objects._verify(oid, bytes(raw))
-                obj = parse_object(bytes(raw), oid)
-            except IntegrityError as exc:
-                if report is None:
-                    raise
-                report.corrupt[to_hex(oid)] = str(exc)
-                continue
-            order.append(oid)
-            if report is not None:
-                report.checked += 1
-            for child in _children(obj):
-                if child not in seen:
-                    seen.add(child)
-                    nxt.append((child, to_hex(oid)))
-        frontier = nxt
-    return order
-
-
-async def reachable(objects: ObjectStore, heads: list[ObjectId]) -> list[ObjectId]:
-    """Every object reachable from ``heads`` (verified; raises on missing or corrupt)."""
-    return await _walk(objects, {h: "head" for h in heads}, None)
-
-
 async def _scan_rest(objects: ObjectStore, reached: set[ObjectId], report: FsckReport) -> None:
     """Verify every stored object the walk did not reach, in batches."""
-    cut = len(objects.prefix)
-    keys = await objects.backend.keys(objects.prefix)
-    for start in range(0, len(keys), _BATCH):
-        chunk = keys[start:start + _BATCH]
-        todo: list[tuple[str, ObjectId]] = []
-        for key in chunk:
-            name = key[cut:]
-            try:
-                oid = ObjectId(bytes.fromhex(name))
-            except ValueError:
-                oid = ObjectId(b"")
+    names = await objects.names()
+    for start in range(0, len(names), _BATCH):
+        todo: list[ObjectId] = []
+        for name in names[start:start + _BATCH]:
+            oid = _unhex(name)
             if len(oid) != ID_LENGTH or to_hex(oid) != name:
                 report.corrupt[name] = f"stored under a malformed object name {name!r}"
             elif oid not in reached:
-                todo.append((key, oid))
-        raws = await objects.backend.get_many([k for k, _ in todo])
-        for (_, oid), raw in zip(todo, raws, strict=True):
+                todo.append(oid)
+        raws = await objects.get_raw_many(todo, verify=False)
+        for oid, raw in zip(todo, raws, strict=True):
             if raw is None:
                 continue  # deleted meanwhile
             try:
-                objects._verify(oid, bytes(raw))
-                parse_object(bytes(raw), oid)
+                parse_object(objects.verify(oid, raw), oid)
             except IntegrityError as exc:
                 report.corrupt[to_hex(oid)] = str(exc)
                 continue
@@ -136,18 +76,20 @@ async def fsck(repo: Repo, *, full: bool = True) -> FsckReport:
     Never raises for bad data: reports it instead.
     """
     report = FsckReport()
+    refs, report.bad_refs = await repo.refs.scan()
     roots: dict[ObjectId, str] = {}
-    for key, raw in await repo.refs.backend.items(repo.refs.prefix):
-        name = key[len(repo.refs.prefix):]
-        try:
-            oid = repo.refs._decode(name, raw)
-        except IntegrityError as exc:
-            report.bad_refs[name] = str(exc)
-            continue
-        assert oid is not None
+    for name, oid in refs.items():
         report.refs += 1
         roots.setdefault(oid, name)
-    reached = await _walk(repo.objects, roots, report)
+    reached: list[ObjectId] = []
+    async for oid, referrer, found in repo.objects.walk(roots):
+        if found is None:
+            report.missing[to_hex(oid)] = referrer
+        elif isinstance(found, IntegrityError):
+            report.corrupt[to_hex(oid)] = str(found)
+        else:
+            reached.append(oid)
+            report.checked += 1
     if full:
         await _scan_rest(repo.objects, {*reached, *map(_unhex, report.corrupt)}, report)
     return report
@@ -158,23 +100,3 @@ def _unhex(name: str) -> ObjectId:
         return ObjectId(bytes.fromhex(name))
     except ValueError:
         return ObjectId(b"")
-
-
-async def fsck_store(store: Store) -> dict[str, str]:
-    """Decode every value of a key-value :class:`~webstore.Store`; return key -> why corrupt.
-
-    Empty when every value's checksum and body are intact.
-    """
-    bad: dict[str, str] = {}
-    keys = await store.keys()
-    for start in range(0, len(keys), _BATCH):
-        chunk = keys[start:start + _BATCH]
-        raws = await store.backend.get_many([store._key(k) for k in chunk])
-        for key, raw in zip(chunk, raws, strict=True):
-            if raw is None:
-                continue  # deleted meanwhile
-            try:
-                codec.decode(raw, key)
-            except IntegrityError as exc:
-                bad[key] = str(exc)
-    return bad

@@ -11,7 +11,6 @@ import os
 import zlib
 from pathlib import Path
 
-from webstore.versioned.fsck import reachable
 from webstore.versioned.ids import to_hex
 from webstore.versioned.repo import Repo
 
@@ -45,7 +44,7 @@ async def export_git(repo: Repo, directory: str | os.PathLike[str], *,
         (git / sub).mkdir(parents=True, exist_ok=True)
     refs = await repo.refs.list()
     count = 0
-    for oid in await reachable(repo.objects, list(refs.values())):
+    for oid in await repo.objects.reachable(list(refs.values())):
         hexid = to_hex(oid)
         target = git / "objects" / hexid[:2] / hexid[2:]
         if not target.exists():

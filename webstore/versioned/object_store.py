@@ -8,7 +8,7 @@ Parsed trees and commits are cached: they are immutable once verified.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 
 from webstore.backends import Backend
 from webstore.errors import IntegrityError
@@ -24,14 +24,13 @@ class ObjectStore:
     """Objects under ``prefix`` on ``backend``, keyed by their 64-hex-digit name."""
 
     def __init__(self, backend: Backend, prefix: str, *, cache_size: int = _CACHE_SIZE) -> None:
-        self.backend = backend
-        self.prefix = prefix
+        self._backend = backend
+        self._prefix = prefix
         self._cache: dict[ObjectId, GitObject] = {}
         self._cache_size = cache_size
 
-    def key(self, oid: ObjectId) -> str:
-        """Backend key of an object."""
-        return self.prefix + to_hex(oid)
+    def _key(self, oid: ObjectId) -> str:
+        return self._prefix + to_hex(oid)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -62,11 +61,12 @@ class ObjectStore:
     async def add_raw_verified(self, pairs: Sequence[tuple[ObjectId, bytes]]) -> None:
         """Store pairs whose ids the caller computed itself."""
         if pairs:
-            await self.backend.set_many([(self.key(oid), raw) for oid, raw in pairs])
+            await self._backend.set_many([(self._key(oid), raw) for oid, raw in pairs])
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _verify(self, oid: ObjectId, raw: bytes) -> bytes:
+    def verify(self, oid: ObjectId, raw: bytes) -> bytes:
+        """``raw`` if it hashes to ``oid``, else :class:`IntegrityError` naming the object."""
         got = hash_object(raw)
         if got != oid:
             raise IntegrityError(
@@ -77,18 +77,24 @@ class ObjectStore:
 
     async def get_raw(self, oid: ObjectId) -> bytes | None:
         """Verified serialised bytes of an object, ``None`` when it is not stored."""
-        raw = await self.backend.get(self.key(oid))
-        return None if raw is None else self._verify(oid, bytes(raw))
+        raw = await self._backend.get(self._key(oid))
+        return None if raw is None else self.verify(oid, bytes(raw))
 
-    async def get_raw_many(self, oids: Sequence[ObjectId]) -> list[bytes | None]:
-        """Verified bytes of several objects in one backend read."""
-        raws = await self.backend.get_many([self.key(o) for o in oids])
-        return [None if r is None else self._verify(o, bytes(r)) for o, r in zip(oids, raws,
+    async def get_raw_many(self, oids: Sequence[ObjectId], *, verify: bool = True
+                           ) -> list[bytes | None]:
+        """Bytes of several objects in one backend read, verified unless ``verify`` is false.
+
+        Unverified reads are for callers that check and report themselves (fsck, sync).
+        """
+        raws = await self._backend.get_many([self._key(o) for o in oids])
+        if not verify:
+            return [None if r is None else bytes(r) for r in raws]
+        return [None if r is None else self.verify(o, bytes(r)) for o, r in zip(oids, raws,
                                                                                   strict=True)]
 
     async def has_many(self, oids: Sequence[ObjectId]) -> list[bool]:
         """Which objects are stored (unverified: used to skip copies)."""
-        raws = await self.backend.get_many([self.key(o) for o in oids])
+        raws = await self._backend.get_many([self._key(o) for o in oids])
         return [r is not None for r in raws]
 
     async def get(self, oid: ObjectId) -> GitObject | None:
@@ -163,11 +169,63 @@ class ObjectStore:
         assert isinstance(obj, Blob)
         return obj
 
+    async def names(self) -> list[str]:
+        """The name every stored object is kept under (fsck reports malformed ones)."""
+        cut = len(self._prefix)
+        return [k[cut:] for k in await self._backend.keys(self._prefix)]
+
     async def ids(self) -> list[ObjectId]:
-        """Every stored object id (for fsck and export)."""
-        cut = len(self.prefix)
-        return [ObjectId(bytes.fromhex(k[cut:])) for k in await self.backend.keys(self.prefix)]
+        """Every stored object id."""
+        return [ObjectId(bytes.fromhex(n)) for n in await self.names()]
+
+    async def walk(self, roots: Mapping[ObjectId, str]
+                   ) -> AsyncIterator[tuple[ObjectId, str, GitObject | IntegrityError | None]]:
+        """Breadth-first over everything reachable from ``roots`` (id -> who refers to it).
+
+        Yields ``(id, referrer, found)``: the parsed object, the :class:`IntegrityError` saying
+        why it is corrupt, or ``None`` when it is missing. Each object is read once, a level
+        at a time, bypassing the parse cache so every byte is re-hashed.
+        """
+        seen: set[ObjectId] = set(roots)
+        frontier = list(roots.items())
+        while frontier:
+            raws = await self.get_raw_many([oid for oid, _ in frontier], verify=False)
+            nxt: list[tuple[ObjectId, str]] = []
+            for (oid, referrer), raw in zip(frontier, raws, strict=True):
+                if raw is None:
+                    yield oid, referrer, None
+                    continue
+                try:
+                    obj = parse_object(self.verify(oid, raw), oid)
+                except IntegrityError as exc:
+                    yield oid, referrer, exc
+                    continue
+                yield oid, referrer, obj
+                for child in _children(obj):
+                    if child not in seen:
+                        seen.add(child)
+                        nxt.append((child, to_hex(oid)))
+            frontier = nxt
+
+    async def reachable(self, heads: Sequence[ObjectId]) -> list[ObjectId]:
+        """Every object reachable from ``heads``, verified; missing or corrupt ones raise."""
+        out: list[ObjectId] = []
+        async for oid, _, found in self.walk({h: "head" for h in heads}):
+            if found is None:
+                raise IntegrityError(f"object {to_hex(oid)} is missing", key=to_hex(oid))
+            if isinstance(found, IntegrityError):
+                raise found
+            out.append(oid)
+        return out
 
     def forget_cache(self) -> None:
         """Drop parsed objects so the next reads re-verify the stored bytes."""
         self._cache.clear()
+
+
+def _children(obj: GitObject) -> list[ObjectId]:
+    if isinstance(obj, Commit):
+        return [obj.tree, *obj.parents]
+    if isinstance(obj, Tree):
+        return [e.id for e in obj.entries.values()]
+    return []

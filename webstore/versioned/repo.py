@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from webstore._runtime import Channel
 from webstore.backends import Backend
 from webstore.errors import InvalidArgument, KeyNotFound, RefMoved
-from webstore.kv.store import Store, namespace_prefix
+from webstore.keys import namespace_prefix
+from webstore.kv.store import Store
 from webstore.versioned.branch import Branch, View
 from webstore.versioned.diff import Change, diff_roots
 from webstore.versioned.history import HistoryPage, history, is_ancestor, merge_bases
@@ -26,14 +29,7 @@ from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import Commit, GitObject, Signature
 from webstore.versioned.refs import RefStore, check_ref_name
 from webstore.versioned.trees import Path, split_path, write_changes
-from webstore.versioned.watch import (
-    Channel,
-    WatchCallback,
-    WatchHandle,
-    call_back,
-    default_channel,
-    hub,
-)
+from webstore.versioned.watch import WatchCallback, WatchHandle, call_back
 
 __all__ = ["Author", "Repo", "repo_prefix"]
 
@@ -53,28 +49,24 @@ class Repo:
     """Branches, tags, history, diff and merge over ``objects`` and ``refs``."""
 
     def __init__(self, objects: ObjectStore, refs: RefStore, *, author: Author | None = None,
-                 clock: Callable[[], float] | None = None, channel: Channel | None = None,
-                 store_id: str | None = None,
+                 clock: Callable[[], float] | None = None,
                  on_close: Callable[[], Awaitable[None]] | None = None) -> None:
         self.objects = objects
         self.refs = refs
         self.author = author or _DEFAULT_AUTHOR
         self.clock = clock or time.time
         self.merge_functions = MergeFunctions()
-        backend = refs.backend
-        where = getattr(backend, "location", None) or getattr(backend, "path", None) \
-            or id(backend)
-        self.store_id = store_id or f"{backend.name}:{where}:{refs.prefix}"
-        if channel is None and backend.capabilities.shared:  # other tabs may write it
-            channel = default_channel(self.store_id,
-                                      storage_events=backend.capabilities.storage_events)
-        self._channel = channel
         self._on_close = on_close
+
+    @property
+    def store_id(self) -> str:
+        """Names the storage: repos on the same storage, in any tab, share it."""
+        return self.refs.store_id
 
     @property
     def channel(self) -> Channel | None:
         """Carries this repo's ref moves to other tabs/processes (``None``: in-process only)."""
-        return self._channel
+        return self.refs.channel
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -198,11 +190,16 @@ class Repo:
             return branch
         if not await self.refs.set_if_equals(branch.ref, None, target):
             raise RefMoved(f"branch {name!r} already exists", ref=branch.ref)
-        await self.notify(branch.ref, None, target)
         return branch
 
     async def fork(self, source: str, name: str) -> Branch:
-        """A new branch ``name`` at the head of ``source``."""
+        """A new branch ``name`` at the head of ``source`` (deprecated spelling).
+
+        Its arguments run opposite to :meth:`create_branch` (and ``git branch NAME START``),
+        which is the one to use: ``create_branch(name, source)``.
+        """
+        warnings.warn("Repo.fork(source, name) is deprecated; use "
+                      "Repo.create_branch(name, source)", DeprecationWarning, stacklevel=2)
         return await self.create_branch(name, source)
 
     async def delete_branch(self, name: str) -> None:
@@ -213,7 +210,6 @@ class Repo:
             raise KeyNotFound(name, where="branches")
         if not await self.refs.set_if_equals(ref, old, None):
             raise RefMoved(f"branch {name!r} moved while being deleted", ref=ref)
-        await self.notify(ref, old, None)
 
     async def tag(self, name: str, rev: str | ObjectId) -> ObjectId:
         """Name a commit as a snapshot; tags never move (existing tag: :class:`RefMoved`)."""
@@ -288,7 +284,6 @@ class Repo:
         if ours is None or await is_ancestor(self.objects, ours, theirs):
             if not await self.refs.set_if_equals(branch.ref, ours, theirs):
                 raise RefMoved(f"branch {into!r} moved during the merge", ref=branch.ref)
-            await self.notify(branch.ref, ours, theirs)
             return MergeResult(theirs, fast_forward=True)
         base = await self.merge_base_tree(ours, theirs)
         ours_tree = (await self.objects.read_commit(ours)).tree
@@ -303,7 +298,6 @@ class Repo:
         await self.objects.add([*objs, commit])
         if not await self.refs.set_if_equals(branch.ref, ours, commit.id):
             raise RefMoved(f"branch {into!r} moved during the merge", ref=branch.ref)
-        await self.notify(branch.ref, ours, commit.id)
         return MergeResult(commit.id)
 
     # -- watches ------------------------------------------------------------------------------
@@ -320,10 +314,4 @@ class Repo:
             if changes or not prefix:
                 await call_back(callback, old, new, changes)
 
-        handle = WatchHandle(self.store_id, ref, deliver)
-        hub.add(handle, self._channel)
-        return handle
-
-    async def notify(self, ref: str, old: ObjectId | None, new: ObjectId | None) -> None:
-        """Announce a durable ref move to watchers here and in other tabs."""
-        await hub.moved(self.store_id, ref, old, new, self._channel)
+        return self.refs.watch(ref, deliver)

@@ -120,13 +120,13 @@ async def _receive(src: Repo, dst: Repo, heads: dict[ObjectId, str],
                 need.append(wanted)
         if not need:
             break
-        raws = await src.objects.backend.get_many([src.objects.key(w[0]) for w in need])
+        raws = await src.objects.get_raw_many([w[0] for w in need], verify=False)
         nxt: list[_Wanted] = []
         for (oid, expected, referrer), raw in zip(need, raws, strict=True):
             if raw is None:
                 raise _refuse(f"object {to_hex(oid)} (referenced by {referrer}) is missing "
                               "from the source", oid)
-            data = bytes(raw)
+            data = raw
             obj = _check_received(oid, data, expected, referrer, max_object_bytes)
             received.append((oid, data))
             for child in _wanted_children(oid, obj):
@@ -158,7 +158,6 @@ async def _update(dst: Repo, ref: str, old: ObjectId | None, new: ObjectId) -> N
     if not await dst.refs.set_if_equals(ref, old, new):
         raise RefMoved(f"{ref} moved concurrently on the target; nothing was updated",
                        ref=ref, expected=old, got=await dst.refs.get(ref))
-    await dst.notify(ref, old, new)
 
 
 async def push(src: Repo, dst: Repo, branch: str = "main", *, to: str | None = None,
@@ -233,8 +232,7 @@ async def clone(src: Repo, dst: Repo, *,
                 moved.append(ref)
     except RefMoved:
         for ref in moved:  # put back what this clone set, unless someone moved it since
-            if await dst.refs.set_if_equals(ref, refs[ref], None):
-                await dst.notify(ref, refs[ref], None)
+            await dst.refs.set_if_equals(ref, refs[ref], None)
         raise
     return refs
 

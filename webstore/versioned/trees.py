@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 from webstore.errors import InvalidKey
-from webstore.kv.store import validate_key
+from webstore.keys import validate_key
 from webstore.versioned.ids import ObjectId
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import GitObject, Tree, TreeEntry

@@ -5,9 +5,10 @@ Batches cross the Python/JS boundary as one concatenated buffer plus a length pe
 
 :class:`_JsBackend` holds the operations both browser backends share: each is one call into
 the backend's JS helper file (named by ``helper_file``), whose functions all take the
-backend's :meth:`~_JsBackend._target` arguments first. Helpers reject with plain ``Error``
-objects carrying the DOM error's ``name``: Pyodide 314 cannot turn every DOMException class
-into a Python exception (see ``_idb.js``).
+backend's :meth:`~_JsBackend._target` arguments first. A helper file is a JS function of
+``shared`` (``shared.js``: errors, batch packing, Web Locks), so what both backends need is
+written once. Helpers reject with plain ``Error`` objects carrying the DOM error's ``name``:
+Pyodide 314 cannot turn every DOMException class into a Python exception (see ``shared.js``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from webstore.backends._base import Backend
+from webstore.backends import Backend
 from webstore.errors import StorageFull
 
-__all__ = ["QUOTA_ERRORS", "error_name", "helper", "pack", "to_js", "unpack"]
+__all__ = ["QUOTA_ERRORS", "error_name", "helper", "pack", "shared", "to_js", "unpack"]
 
 #: JS error names meaning "out of space" (the second is old Firefox localStorage).
 QUOTA_ERRORS = frozenset({"QuotaExceededError", "NS_ERROR_DOM_QUOTA_REACHED"})
@@ -26,16 +27,27 @@ QUOTA_ERRORS = frozenset({"QuotaExceededError", "NS_ERROR_DOM_QUOTA_REACHED"})
 _HELPERS: dict[str, Any] = {}
 
 
+def _evaluate(file_name: str) -> Any:
+    from importlib.resources import files
+
+    from pyodide.code import run_js
+
+    return run_js(files("webstore.platform").joinpath(file_name).read_text("utf-8"))
+
+
+def shared() -> Any:
+    """The object ``shared.js`` evaluates to (once per interpreter)."""
+    found = _HELPERS.get("shared.js")
+    if found is None:
+        found = _HELPERS["shared.js"] = _evaluate("shared.js")
+    return found
+
+
 def helper(file_name: str) -> Any:
-    """The object a JS helper file next to this module evaluates to (once per interpreter)."""
+    """A backend helper file next to this module, called with ``shared`` (once per interpreter)."""
     found = _HELPERS.get(file_name)
     if found is None:
-        from importlib.resources import files
-
-        from pyodide.code import run_js
-
-        source = files("webstore.backends").joinpath(file_name).read_text("utf-8")
-        found = _HELPERS[file_name] = run_js(source)
+        found = _HELPERS[file_name] = _evaluate(file_name)(shared())
     return found
 
 
@@ -80,7 +92,7 @@ class _JsBackend(Backend):
     """A backend whose every operation is one call into a JS helper file."""
 
     helper_file: ClassVar[str]
-    """File next to this module evaluating to the helper object (``"_idb.js"`` ...)."""
+    """File next to this module evaluating to the helper function (``"idb.js"`` ...)."""
     location: str
 
     def _js(self) -> Any:

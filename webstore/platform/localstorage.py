@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from webstore.backends._base import Capabilities
-from webstore.backends._jsbridge import _JsBackend
+from webstore.backends import Capabilities
 from webstore.errors import InvalidArgument, StorageUnavailable
+from webstore.platform.bridge import _JsBackend
 
 __all__ = ["DEFAULT_LOCATION", "LocalStorageBackend"]
 
@@ -64,7 +64,7 @@ class LocalStorageBackend(_JsBackend):
     """Window ``localStorage`` under a per-location key prefix."""
 
     name = "localstorage"
-    helper_file = "_localstorage.js"
+    helper_file = "localstorage.js"
     capabilities = Capabilities(
         persistent=True, atomic_batches=True, binary_safe=False,
         max_value_bytes=4_000_000, shared=True, storage_events=True,

@@ -1,11 +1,13 @@
-// localStorage side of webstore.backends._localstorage, evaluated once per interpreter.
+// localStorage side of webstore.platform.localstorage: a function of `shared` (shared.js),
+// called once per interpreter.
 //
 // Keys: `${location}\u0000${key}`. Values: bytes packed 15 bits per UTF-16 code unit into
 // U+0800..U+87FF (no surrogates, no controls, so every engine stores them verbatim), after
 // one marker char 'a'+padding bits. Each operation is one synchronous JS call, which no other
 // script of this tab can interleave with; writes additionally hold a Web Lock named after the
 // location (where navigator.locks exists) so tabs of one origin take turns.
-(() => {
+((shared) => {
+  const { guarded, pack } = shared;
   const SEP = "\u0000";
   const BASE = 0x800;
 
@@ -56,21 +58,6 @@
 
   const utf16 = new TextDecoder("utf-16le");
 
-  // [lengths (Int32Array, -1 = missing), concatenated bytes].
-  function pack(values) {
-    const lengths = new Int32Array(values.length);
-    let total = 0;
-    values.forEach((v, i) => {
-      lengths[i] = v === null ? -1 : v.byteLength;
-      total += v === null ? 0 : v.byteLength;
-    });
-    if (values.length === 1 && values[0] !== null) return [lengths, values[0]];
-    const blob = new Uint8Array(total);
-    let at = 0;
-    for (const v of values) if (v !== null) { blob.set(v, at); at += v.byteLength; }
-    return [lengths, blob];
-  }
-
   // Text that is not packed bytes (cut short, or written by other code) reads as zero bytes,
   // which no webstore layer accepts: Store values, objects and refs then raise IntegrityError
   // naming the key, and fsck lists it, instead of one bad key failing a whole batch.
@@ -80,32 +67,8 @@
     try { return decode(text); } catch { return new Uint8Array(0); }
   }
 
-  // A plain Error carrying the DOM error's name (see `named` in _idb.js for why Pyodide needs
-  // plain Errors: newer engines throw DOMException subclasses it does not recognise).
-  function named(error, fallback) {
-    const e = new Error(error?.message || String(error?.name ?? error ?? fallback));
-    e.name = (typeof error?.name === "string" && error.name) || fallback;
-    return e;
-  }
-
-  // `fn` with every synchronous throw and every rejection turned into a `named` Error.
-  function guarded(fn) {
-    return (...args) => {
-      let result;
-      try {
-        result = fn(...args);
-      } catch (error) {
-        throw named(error, "UnknownError");
-      }
-      if (typeof result?.then !== "function") return result;
-      return result.then(undefined, (error) => { throw named(error, "UnknownError"); });
-    };
-  }
-
   function withLock(location, fn) {
-    const locks = globalThis.navigator?.locks;
-    if (!locks?.request) return Promise.resolve().then(fn);
-    return locks.request(`webstore-localstorage:${location}`, { mode: "exclusive" }, fn);
+    return shared.withLock(`webstore-localstorage:${location}`, fn);
   }
 
   function fullKeys(storage, location, prefix) {
@@ -182,4 +145,4 @@
   const guardedApi = { encode, decode };
   for (const [name, fn] of Object.entries(api)) guardedApi[name] = guarded(fn);
   return guardedApi;
-})()
+})

@@ -1,4 +1,5 @@
-// IndexedDB side of webstore.backends._idb, evaluated once per interpreter by Pyodide.
+// IndexedDB side of webstore.platform.idb: a function of `shared` (shared.js), called once
+// per interpreter by Pyodide.
 //
 // Every operation is ONE call from Python, running every request inside ONE transaction and
 // settling when that transaction fires `complete` (or `abort`/`error`): a Python `await`
@@ -8,7 +9,8 @@
 //
 // Layout: database `location` (default "webstore"), object store "kv", out-of-line string
 // keys, values Uint8Array (an ArrayBuffer or other view written by other code is accepted).
-(() => {
+((shared) => {
+  const { named, pack: packBytes } = shared;
   const STORE = "kv";
 
   // An upper bound for keys starting with `prefix`: same string, last code unit + 1.
@@ -20,19 +22,6 @@
     if (end === 0) return IDBKeyRange.lowerBound(prefix);
     const upper = prefix.slice(0, end - 1) + String.fromCharCode(prefix.charCodeAt(end - 1) + 1);
     return IDBKeyRange.bound(prefix, upper, false, true);
-  }
-
-  // A plain Error carrying the DOM error's name: Pyodide turns it into a JsException whose
-  // `.name` Python reads (QuotaExceededError -> StorageFull). Never reject with the DOM error
-  // itself: Chromium 156 raises quota failures as the new `QuotaExceededError` interface
-  // (a DOMException subclass, tag "[object QuotaExceededError]") which Pyodide 314 does not
-  // recognise as an error, so `fut.set_exception` fails ("invalid exception object"), the
-  // Python await never settles and the leaked callbacks later crash Pyodide ("Object has
-  // already been destroyed" in gc_register_proxies).
-  function named(error, fallback) {
-    const e = new Error(error?.message || String(error?.name ?? error ?? fallback));
-    e.name = (typeof error?.name === "string" && error.name) || fallback;
-    return e;
   }
 
   // The database cannot be (re)opened: raised as StorageUnavailable in Python.
@@ -185,23 +174,9 @@
     return new Uint8Array(0);
   }
 
-  // [lengths (Int32Array, -1 = missing), concatenated bytes] of `values`.
+  // [lengths, concatenated bytes] of stored values (see shared.js).
   function pack(values) {
-    const lengths = new Int32Array(values.length);
-    let total = 0;
-    const views = values.map((v, i) => {
-      const b = bytesOf(v);
-      lengths[i] = b === undefined ? -1 : b.byteLength;
-      total += b === undefined ? 0 : b.byteLength;
-      return b;
-    });
-    if (views.length === 1 && views[0] !== undefined) return [lengths, views[0]];
-    const blob = new Uint8Array(total);
-    let at = 0;
-    for (const b of views) {
-      if (b !== undefined) { blob.set(b, at); at += b.byteLength; }
-    }
-    return [lengths, blob];
+    return packBytes(values.map(bytesOf));
   }
 
   function getMany(conn, keys) {
@@ -307,4 +282,4 @@
 
   return { open, close, destroy, getMany, setMany, deleteMany, deletePrefix, keys, items, setIfEquals,
     prefixRange };
-})()
+})

@@ -7,7 +7,7 @@ database version is never pinned: we open whatever version exists and only upgra
 + 1) when the ``"kv"`` store is missing, so other code may add stores and bump the version
 without breaking us, and a ``versionchange`` costs us no more than a reopen.
 
-Each operation is one call into ``_idb.js`` that issues every request inside one transaction
+Each operation is one call into ``idb.js`` that issues every request inside one transaction
 and resolves when the transaction *completes*: awaiting in Python between two requests would
 let IndexedDB auto-commit half a batch. So batches, ``items`` (one snapshot) and
 ``set_if_equals`` are atomic, and a quota failure aborts the whole transaction, leaving
@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from webstore.backends._base import Capabilities
-from webstore.backends._jsbridge import _JsBackend, error_name, helper
+from webstore.backends import Capabilities
 from webstore.errors import StorageUnavailable
+from webstore.platform.bridge import _JsBackend, error_name, helper
 
 __all__ = ["DEFAULT_LOCATION", "IndexedDBBackend"]
 
@@ -45,7 +45,7 @@ class IndexedDBBackend(_JsBackend):
     """A browser IndexedDB database; every operation is one transaction."""
 
     name = "indexeddb"
-    helper_file = "_idb.js"
+    helper_file = "idb.js"
     capabilities = Capabilities(
         persistent=True, atomic_batches=True, binary_safe=True, shared=True,
     )
@@ -96,7 +96,7 @@ class IndexedDBBackend(_JsBackend):
         return super()._translate(exc)
 
     async def close(self) -> None:
-        # docstring inherited
+        """Close the connection; later calls raise StoreClosed."""
         if not self._closed and self._conn is not None:
             _js().close(self._conn)
         await super().close()

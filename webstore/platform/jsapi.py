@@ -23,6 +23,7 @@ from webstore._open import open as open_store
 from webstore.errors import InvalidArgument, WebstoreError
 from webstore.kv.store import Store
 from webstore.kv.typed import TypedArray, typed_kind
+from webstore.platform import quota
 from webstore.versioned import Added, MergeResult, Removed, Repo, WatchHandle
 from webstore.versioned.history import HistoryPage
 from webstore.versioned.ids import ObjectId, to_hex
@@ -212,14 +213,10 @@ class JsStore:
         await self.store.close()
 
     async def _estimate(self) -> Any:
-        from webstore._browser import estimate, persisted
-
-        return {"estimate": await estimate(), "persisted": await persisted()}
+        return {"estimate": await quota.estimate(), "persisted": await quota.persisted()}
 
     async def _persist(self) -> bool | None:
-        from webstore._browser import persist
-
-        return await persist()
+        return await quota.persist()
 
 
 def open_kv(name: Any, backend: Any, path: Any) -> Any:
@@ -330,8 +327,8 @@ class JsRepo:
         return [list(p) for p in await view.list(path)]
 
     async def _history(self, rev: str, limit: int, cursor: str | None) -> dict[str, Any]:
-        if cursor is None and await self.repo.refs.get("heads/" + rev) is None \
-                and len(rev) != 64:
+        if cursor is None and len(rev) != 64 and await self.repo.branch(rev).head() is None \
+                and rev not in await self.repo.tags():
             return {"entries": [], "cursor": None}  # a branch with no commit yet
         return _page(await self.repo.history(rev, limit=int(limit), cursor=cursor))
 

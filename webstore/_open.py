@@ -64,9 +64,9 @@ def open(
 ) -> _Opening:
     """Open the store ``name`` on ``backend`` (auto-selected by probing when ``None``).
 
-    ``path`` (deprecated alias: ``location``) says where the backend keeps its data: the SQLite file, the
-    IndexedDB database name, the localStorage key prefix, or the memory space name. On CPython
-    the default is SQLite at ``$WEBSTORE_PATH`` or a per-user data directory.
+    ``path`` (deprecated alias: ``location``) says where the backend keeps its data: the SQLite
+    file, the IndexedDB database name, the localStorage key prefix, or the memory space name.
+    On CPython the default is SQLite at ``$WEBSTORE_PATH`` or a per-user data directory.
     """
     if location is not None:
         warnings.warn("webstore.open(location=...) is deprecated; use path=...",

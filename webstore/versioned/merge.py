@@ -4,7 +4,9 @@ Trees merge by hash: a subtree equal on two sides is taken without being read. V
 type (Irmin's ``Merge``): plain values conflict unless one side kept the ancestor's value or
 both agree; :class:`Counter` adds increments; :class:`LastWriterWins` keeps the latest write;
 :class:`AddWinsSet` keeps additions from both sides; plain dicts merge key by key recursively.
-Custom functions registered for a path prefix take precedence.
+Custom functions registered for a path prefix take precedence. A side is "unchanged" when its
+blob id, or failing that its value, equals the ancestor's: one value in two encodings (a 0.1.0
+framed blob and today's JSON, see :mod:`~webstore.versioned.values`) never conflicts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from webstore.errors import InvalidArgument
+from webstore.errors import InvalidArgument, WebstoreError
 from webstore.versioned.ids import ObjectId
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import Blob, GitObject, Tree, TreeEntry
@@ -154,6 +156,16 @@ async def _value(objects: ObjectStore, entry: TreeEntry | None, path: Path) -> A
     return decode_value((await objects.read_blob(entry.id)).data, join(path))
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two decoded blob values are one value (equal bytes in today's encoding)."""
+    if isinstance(a, _Marker) or isinstance(b, _Marker):
+        return False
+    try:
+        return encode_value(a) == encode_value(b)
+    except WebstoreError:  # not writable today (e.g. a reserved key): compare ids only
+        return False
+
+
 @dataclass
 class _Run:
     objects: ObjectStore
@@ -188,6 +200,14 @@ async def _merge_entry(run: _Run, b: TreeEntry | None, o: TreeEntry | None,
         run.out.append(tree)
         return TreeEntry(True, tree.id)
     values = [await _value(run.objects, e, path) for e in (b, o, t)]
+    # Blob ids differ but a value may be the same in two encodings (0.1.0 framed, JSON):
+    # decide "unchanged" on the values, as the ids above would have in one encoding.
+    if _same_value(values[1], values[2]):
+        return o
+    if _same_value(values[0], values[1]):
+        return t
+    if _same_value(values[0], values[2]):
+        return o
     result = CONFLICT
     if SUBTREE not in values[1:]:
         result = run.functions.find(path)(join(path), *values)

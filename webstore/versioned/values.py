@@ -1,23 +1,59 @@
-"""Values at paths, and the mergeable value types.
+r"""Values at paths, and the mergeable value types; a blob is text whenever it can be.
 
-A blob's content is exactly ``webstore.kv.codec.encode(value)``: the same CRC-framed bytes the
-key-value store writes, so ``git cat-file -p <commit>:<path>`` prints them unchanged.
-Mergeable types are stored as tagged dicts (``{"__webstore__": "counter", "v": 3}``) and come
-back as their class; a plain dict is merged key by key.
+How a value is written (so ``git show``, ``git diff`` and a text editor work on a checkout):
+
+* a ``str``: its UTF-8 text, byte for byte, unless that text would read back as something
+  else (it parses as JSON: ``"123"``, ``"true"``, ``'"x"'``...); then as a JSON string.
+* ``None``, ``bool``, ``int``, finite ``float``, ``list``, ``dict`` with ``str`` keys (holding
+  only these): JSON, UTF-8, keys in insertion order, ``indent=2`` so diffs are line-based,
+  ending with a newline. Subclasses (``IntEnum``...) and numpy scalars are stored as the plain
+  value, as the codec does.
+* mergeable types are tagged dicts (``{"__webstore__": "counter", "v": 3}``): JSON too when
+  their contents are, so a person reads and edits them as the JSON object they are.
+* anything else (``bytes``, typed arrays, ``tuple``, ``bytearray``, NaN/infinity, or a
+  container holding one): ``webstore.kv.codec.encode(value)``, the framed binary form the
+  key-value store writes. It starts with ``0xC1``, a byte that never begins valid UTF-8.
+
+The codec stays the authority on what can be stored: every value is encoded by it first, so
+what it refuses (ints outside ``[-2**63, 2**64)``, lone surrogates, cycles...) is refused here
+with the same error, and the text forms are chosen only for values it accepted.
+
+How a blob is read: ``0xC1`` first -> ``codec.decode`` (blobs of webstore 0.1.0 included);
+valid UTF-8 holding one JSON value -> that value (mergeable tags restored); other valid UTF-8
+-> that ``str``; anything else (a PNG added with Git) -> ``bytes``. Text that is not a value
+webstore could have written reads as the ``str`` it is, never as an error: a JSON syntax error,
+``NaN``/``Infinity``, a number that overflows (``1e400``) or an int outside the 64-bit range,
+nesting deeper than ``codec.MAX_DEPTH``, an escaped lone surrogate (``\ud800``), a malformed
+``__webstore__`` object. Every value webstore writes reads back equal and of the same type
+(JSON numbers are written with ``repr``: a float always has ``.`` or ``e``, an int never).
+
+Text blobs carry no CRC: in the versioned store integrity is the object id, the SHA-256 of the
+object's bytes, re-checked on every read (as in Git), so a flipped byte in any blob is already
+caught. The key-value store has no such hash, which is why its values keep the CRC frame.
+
+The same value can now sit in a repo in two encodings (a 0.1.0 framed blob, the JSON one written
+when the path is set again). Merge compares the values when blob ids differ, so that is never a
+conflict; a diff across the rewrite shows one ``Updated`` entry whose old and new are equal.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from webstore.errors import InvalidArgument
+from webstore.errors import InvalidArgument, UnsupportedValue
 from webstore.kv import codec
+from webstore.kv.typed import typed_kind
 
 __all__ = ["TAG", "AddWinsSet", "Counter", "LastWriterWins", "decode_value", "encode_value"]
 
 #: Reserved dict key marking a mergeable value; plain dicts must not use it.
 TAG = "__webstore__"
+
+_FRAME_BYTE: Final = b"\xc1"
+_SCALAR_TYPES = (str, int, float, bytes, bool)
 
 
 @dataclass(frozen=True)
@@ -53,9 +89,22 @@ class AddWinsSet(frozenset[Any]):
         return f"AddWinsSet({sorted(self, key=_elem_key)!r})"
 
 
+# -- writing --------------------------------------------------------------------------------
+
+
 def encode_value(value: Any, argument: str = "value") -> bytes:
-    """Codec bytes of a value, mergeable types turned into tagged dicts."""
-    return codec.encode(_to_plain(value, argument))
+    """Blob bytes of a value: text, JSON, or the codec's frame (see the module docs)."""
+    plain = _to_plain(value, argument)
+    framed = codec.encode(plain)  # the codec decides what can be stored; raises if not
+    try:
+        ready = _json_ready(plain)
+    except _NotJson:
+        return framed
+    if type(ready) is str:
+        if _read_text(ready) is _NOT_JSON:
+            return ready.encode()
+        return json.dumps(ready, ensure_ascii=False).encode() + b"\n"
+    return json.dumps(ready, ensure_ascii=False, indent=2, allow_nan=False).encode() + b"\n"
 
 
 def _to_plain(value: Any, argument: str) -> Any:
@@ -68,7 +117,7 @@ def _to_plain(value: Any, argument: str) -> Any:
                 "w": value.writer}
     if isinstance(value, AddWinsSet):
         for x in value:
-            if not isinstance(x, (str, int, float, bytes, bool)) and x is not None:
+            if not isinstance(x, _SCALAR_TYPES) and x is not None:
                 raise InvalidArgument(f"{argument}: AddWinsSet holds only scalars, not "
                                       f"{type(x).__name__}", argument=argument)
         return {TAG: "awset", "v": sorted(value, key=_elem_key)}
@@ -79,19 +128,136 @@ def _to_plain(value: Any, argument: str) -> Any:
     return value
 
 
-def _from_plain(value: Any) -> Any:
-    if type(value) is dict:
-        tag = value.get(TAG)
-        if tag == "counter":
-            return Counter(value["v"])
-        if tag == "lww":
-            return LastWriterWins(_from_plain(value["v"]), value["t"], value["w"])
-        if tag == "awset":
-            return AddWinsSet(value["v"])
-        return {k: _from_plain(v) for k, v in value.items()}
+class _NotJson(Exception):
+    """Internal: the value holds something JSON cannot carry exactly; use the frame."""
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` as plain JSON types (subclasses made plain, as the codec stores them).
+
+    Only called on values the codec accepted, so ranges, depth and cycles are already checked.
+    """
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is float:
+        if math.isfinite(value):
+            return value
+        raise _NotJson
+    if t is dict:
+        return {k if type(k) is str else str(k): _json_ready(v) for k, v in value.items()}
+    if t is list:
+        return [_json_ready(v) for v in value]
+    if t in (tuple, bytes, bytearray) or typed_kind(value):
+        raise _NotJson
+    for base in (int, float, str):  # subclasses, e.g. IntEnum: the plain value
+        if isinstance(value, base):
+            return _json_ready(base(value))
+    if isinstance(value, dict):
+        return _json_ready(dict(value))
+    if isinstance(value, list):
+        return _json_ready(list(value))
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return _json_ready(value.item())
+    raise _NotJson  # e.g. a bytes subclass
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+class _Marker:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+
+_NOT_JSON: Final = _Marker()
+
+
+def _parse_int(text: str) -> int:
+    n = int(text)  # ValueError past the int-digits limit: the text is then read as a str
+    if not -(2**63) <= n < 2**64:
+        raise ValueError("int outside the codec's 64-bit range")
+    return n
+
+
+def _parse_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError("number overflows a float")
+    return x
+
+
+def _refuse_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float,
+                            parse_constant=_refuse_constant)
+
+
+def _read_text(text: str) -> Any:
+    """The value webstore would have written as ``text``, or :data:`_NOT_JSON`."""
+    try:
+        value = _DECODER.decode(text)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+    escaped = "\\u" in text  # an escape may spell a lone surrogate or the reserved key
+    if escaped or text.count("[") + text.count("{") > codec.MAX_DEPTH:
+        try:
+            codec.encode(value)
+        except UnsupportedValue:
+            return _NOT_JSON
+    if escaped or TAG in text:
+        try:
+            return _from_plain(value, strict=True)
+        except _Malformed:
+            return _NOT_JSON
     return value
 
 
+class _Malformed(Exception):
+    """Internal: a ``__webstore__`` object webstore would not have written."""
+
+
+_TAG_KEYS: Final = {"counter": ("v",), "lww": ("v", "t", "w"), "awset": ("v",)}
+
+
+def _check_tagged(value: dict[str, Any]) -> None:
+    """Raise :class:`_Malformed` unless ``value`` has the shape :func:`_to_plain` gives."""
+    tag = value[TAG]
+    if tag not in _TAG_KEYS or sorted(value) != sorted((TAG, *_TAG_KEYS[tag])):
+        raise _Malformed
+    v = value["v"]
+    if tag == "counter" and type(v) is not int:
+        raise _Malformed
+    if tag == "awset" and (type(v) is not list or not all(
+            x is None or type(x) in _SCALAR_TYPES for x in v)):
+        raise _Malformed
+
+
+def _from_plain(value: Any, strict: bool = False) -> Any:
+    if type(value) is dict:
+        if TAG in value:
+            if strict:
+                _check_tagged(value)
+            tag = value[TAG]
+            if tag == "counter":
+                return Counter(value["v"])
+            if tag == "lww":
+                return LastWriterWins(_from_plain(value["v"], strict), value["t"], value["w"])
+            if tag == "awset":
+                return AddWinsSet(value["v"])
+        return {k: _from_plain(v, strict) for k, v in value.items()}
+    return value  # lists are not searched: a Counter cannot be put in one
+
+
 def decode_value(data: bytes, path: str = "") -> Any:
-    """The value stored in a blob (mergeable types restored)."""
-    return _from_plain(codec.decode(data, path))
+    """The value stored in a blob (mergeable types restored); see the module docs."""
+    if data[:1] == _FRAME_BYTE:
+        return _from_plain(codec.decode(data, path))
+    try:
+        text = str(data, "utf-8")
+    except UnicodeDecodeError:
+        return bytes(data)
+    value = _read_text(text)
+    return text if value is _NOT_JSON else value

@@ -27,7 +27,7 @@ class TestMemoryConformance(StoreConformance):
         self.location = f"conformance-{next(_ids)}"
 
     async def open_store(self, name: str) -> Store:
-        return await webstore.open(name, backend="memory", location=self.location)
+        return await webstore.open(name, backend="memory", path=self.location)
 
 
 class TestSQLiteConformance(StoreConformance):
@@ -43,7 +43,7 @@ class TestSQLiteConformance(StoreConformance):
 
 def _memory_factory(location: str):  # type: ignore[no-untyped-def]
     async def factory(name: str) -> Store:
-        return await webstore.open(name, backend="memory", location=location)
+        return await webstore.open(name, backend="memory", path=location)
 
     return factory
 

@@ -61,7 +61,7 @@ async def _history(tmp_path: Path) -> tuple[Repo, list[str], dict[str, object]]:
     for i, (path, value) in enumerate(values.items()):
         messages.append(f"commit {i}: {path}")
         await main.set(path, value, message=messages[-1])
-    dev = await repo.fork("main", "dev")
+    dev = await repo.create_branch("dev", "main")
     await dev.set("n/c", Counter(5), message="dev bump")
     await main.set("n/c", Counter(4), message="main bump")
     result = await main.merge("dev", message="merge dev")
@@ -207,7 +207,7 @@ def test_cli_diff_and_conflict(tmp_path: Path) -> None:
     async def seed() -> list[str]:
         repo = await Repo.open("clirepo", backend="sqlite", path=str(tmp_path / "cli.sqlite3"))
         a = await repo.branch("main").set("t", "base")
-        dev = await repo.fork("main", "dev")
+        dev = await repo.create_branch("dev", "main")
         await dev.set("t", "dev")
         b = await repo.branch("main").set("t", "main")
         await repo.close()

@@ -20,7 +20,7 @@ from webstore.errors import (
     UnsupportedValue,
 )
 from webstore.keys import MAX_KEY_LENGTH, namespace_prefix, plain_key, validate_key
-from webstore.kv import codec
+from webstore.kv.codec import decode, encode
 
 __all__ = ["MAX_KEY_LENGTH", "Store", "fsck_store", "namespace_prefix", "validate_key"]
 
@@ -102,7 +102,7 @@ class Store:
         self._check()
         full = self._key(key)
         raw = await self._backend.get(full)
-        return default if raw is None else codec.decode(raw, key)
+        return default if raw is None else decode(raw, key)
 
     async def require(self, key: str) -> Any:
         """Value of ``key``; raises :class:`KeyNotFound` when it is missing."""
@@ -110,13 +110,13 @@ class Store:
         raw = await self._backend.get(self._key(key))
         if raw is None:
             raise KeyNotFound(key, where=f"store {self.name!r}")
-        return codec.decode(raw, key)
+        return decode(raw, key)
 
     async def set(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` (replacing any previous value)."""
         self._check()
         full = self._key(key)
-        await self._backend.set_many([(full, codec.encode(value))])
+        await self._backend.set_many([(full, encode(value))])
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
@@ -137,9 +137,9 @@ class Store:
         """
         self._check()
         full = self._key(key)
-        old = None if expected is None else codec.encode(expected)
+        old = None if expected is None else encode(expected)
         return await self._backend.set_if_equals(
-            full, old, None if new is None else codec.encode(new)
+            full, old, None if new is None else encode(new)
         )
 
     # -- listing ----------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class Store:
         full = self._prefix_arg(prefix)
         cut = len(self._prefix)
         return [
-            (k[cut:], codec.decode(v, k[cut:])) for k, v in await self._backend.items(full)
+            (k[cut:], decode(v, k[cut:])) for k, v in await self._backend.items(full)
         ]
 
     # -- batches ----------------------------------------------------------------------------
@@ -176,7 +176,7 @@ class Store:
                 f"{type(items).__name__}", argument="items",
             )
         encoded: list[tuple[str, bytes]] = []
-        append, encode, prefix = encoded.append, codec.encode, self._prefix
+        append, prefix = encoded.append, self._prefix
         for i, pair in enumerate(pairs):
             if type(pair) is not tuple or len(pair) != 2:
                 raise InvalidArgument(f"items[{i}] must be a (key, value) tuple",
@@ -199,7 +199,7 @@ class Store:
         self._check()
         full = self._keys(keys)
         raws = await self._backend.get_many(full)
-        cut, decode = len(self._prefix), codec.decode
+        cut = len(self._prefix)
         return [
             default if raw is None else decode(raw, key[cut:])
             for key, raw in zip(full, raws, strict=True)
@@ -224,7 +224,7 @@ class Store:
                 if raw is None:
                     continue  # deleted meanwhile
                 try:
-                    codec.decode(raw, key)
+                    decode(raw, key)
                 except IntegrityError as exc:
                     bad[key] = str(exc)
         return bad

@@ -10,12 +10,19 @@ Nothing here imports CPython-only modules, so it runs inside Pyodide unchanged.
 
 from __future__ import annotations
 
-from webstore.testing._runner import Check, StoreFactory, drive, run_checks
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from webstore.testing._runner import Check, StoreFactory, drive
 from webstore.testing._values import every_typed_array, same, sample_values
+from webstore.testing.backend import BACKEND_CHECKS
 from webstore.testing.stateful import StoreStateMachine, replay, run_stateful
 from webstore.testing.store import STORE_CHECKS, StoreConformance
 
 __all__ = [
+    "BACKEND_CHECKS",
     "STORE_CHECKS",
     "Check",
     "StoreConformance",
@@ -34,8 +41,8 @@ __all__ = [
 
 
 def all_checks() -> dict[str, Check]:
-    """Every check: key-value ones, plus the versioned-repo ones prefixed ``repo_``."""
-    checks = dict(STORE_CHECKS)
+    """Every check: key-value, backend-level (``backend_``), versioned-repo (``repo_``)."""
+    checks = {**STORE_CHECKS, **BACKEND_CHECKS}
     try:
         from webstore.testing.repo import REPO_CHECKS  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -47,3 +54,30 @@ def all_checks() -> dict[str, Check]:
 def check_names() -> list[str]:
     """Names of :func:`all_checks`, in the order they run."""
     return list(all_checks())
+
+
+async def run_checks(
+    factory: StoreFactory, checks: Mapping[str, Check] | None = None,
+    only: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Await every check against ``factory``; one result dict per check, never raises.
+
+    Each result is ``{"name", "ok", "error", "seconds"}``; ``error`` holds the traceback.
+    """
+    if checks is None:
+        checks = all_checks()
+    results: list[dict[str, Any]] = []
+    for name, check in checks.items():
+        if only is not None and name not in only:
+            continue
+        start = time.perf_counter()
+        error = None
+        try:
+            await check(factory)
+        except Exception:
+            error = traceback.format_exc()
+        results.append({
+            "name": name, "ok": error is None, "error": error,
+            "seconds": round(time.perf_counter() - start, 4),
+        })
+    return results

@@ -129,7 +129,7 @@ async def check_time_travel_and_tags(factory: StoreFactory) -> None:
     assert await main.get("v") == "two"
     assert list(await repo.tags()) == ["v1"]
     await _expect(RefMoved, repo.tag("v1", "main"))
-    fork = await repo.fork("main", "dev")
+    fork = await repo.create_branch("dev", "main")
     await fork.set("v", "dev")
     assert sorted(await repo.branches()) == ["dev", "main"] and await main.get("v") == "two"
     await repo.delete_branch("dev")
@@ -167,7 +167,7 @@ async def check_merge_mergeable_types(factory: StoreFactory) -> None:
         tx.set("profile", {"name": "ann", "tags": {"a": 1}})
         tx.set("reg", LastWriterWins("base", 1.0, "x"))
         tx.set("set", AddWinsSet({"a", "b"}))
-    dev = await repo.fork("main", "dev")
+    dev = await repo.create_branch("dev", "main")
     async with main.transaction("ours") as tx:
         tx.set("likes", Counter(13))
         tx.set("profile", {"name": "ann", "tags": {"a": 1, "b": 2}})
@@ -200,7 +200,7 @@ async def check_conflict_reports_three_versions(factory: StoreFactory) -> None:
     store, repo = await _fresh(factory, "vconf.conflict")
     main = repo.branch("main")
     await main.set("title", "base")
-    dev = await repo.fork("main", "dev")
+    dev = await repo.create_branch("dev", "main")
     await main.set("title", "ours")
     await dev.set("title", "theirs")
     await dev.set("other", 1)

@@ -24,6 +24,7 @@ from webstore.kv import codec
 from webstore.kv.store import MAX_KEY_LENGTH, Store
 from webstore.testing._runner import Check, StoreFactory, drive
 from webstore.testing._values import every_typed_array, same, sample_values
+from webstore.testing.backend import BACKEND_CHECKS
 
 __all__ = ["STORE_CHECKS", "StoreConformance"]
 
@@ -294,7 +295,8 @@ STORE_CHECKS: dict[str, Check] = {
 class StoreConformance:
     """Pytest base class: subclass it and implement :meth:`open_store` for your backend.
 
-    Every check in :data:`STORE_CHECKS` becomes a ``test_<name>`` method.
+    Every check in :data:`STORE_CHECKS` and the backend-level
+    :data:`~webstore.testing.backend.BACKEND_CHECKS` becomes a ``test_<name>`` method.
     """
 
     async def open_store(self, name: str) -> Store:
@@ -303,7 +305,7 @@ class StoreConformance:
 
     def run_check(self, name: str) -> None:
         """Run one check synchronously (works where the backend never truly suspends)."""
-        drive(STORE_CHECKS[name](self.open_store))
+        drive(_CONFORMANCE[name](self.open_store))
 
 
 def _make_test(name: str) -> Callable[[StoreConformance], None]:
@@ -311,9 +313,10 @@ def _make_test(name: str) -> Callable[[StoreConformance], None]:
         self.run_check(name)
 
     test.__name__ = f"test_{name}"
-    test.__doc__ = STORE_CHECKS[name].__doc__
+    test.__doc__ = _CONFORMANCE[name].__doc__
     return test
 
 
-for _name in STORE_CHECKS:
+_CONFORMANCE = {**STORE_CHECKS, **BACKEND_CHECKS}
+for _name in _CONFORMANCE:
     setattr(StoreConformance, f"test_{_name}", _make_test(_name))

@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import webstore
-from webstore.kv import codec
 from webstore.versioned import (
     Counter,
     Repo,
@@ -23,6 +22,7 @@ from webstore.versioned import (
 from webstore.versioned.cli import add_subcommands
 from webstore.versioned.objects import Blob, Tree, TreeEntry
 from webstore.versioned.repo import repo_prefix
+from webstore.versioned.values import decode_value, encode_value
 
 # Real git is the check of our object format: its absence is a failure, never a skip.
 if shutil.which("git") is None:
@@ -85,9 +85,10 @@ def test_export_passes_git_fsck_log_and_cat_file(tmp_path: Path) -> None:
         assert git(out, "config", "extensions.objectformat").stdout.strip() == b"sha256"
         for path, value in values.items():
             if path != "n/c":  # merged since; checked below
-                assert git(out, "cat-file", "-p", f"main:{path}").stdout == codec.encode(value)
+                assert git(out, "cat-file", "-p", f"main:{path}").stdout == \
+                    encode_value(value)
         merged = git(out, "cat-file", "-p", "main:n/c").stdout
-        assert codec.decode(merged) == {"__webstore__": "counter", "v": 6}
+        assert decode_value(merged) == Counter(6)
         await repo.close()
 
     asyncio.run(go())

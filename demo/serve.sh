@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 if [[ "${1:-}" != "--no-install" ]]; then
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -e .
-  npm install --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error
   python3 wasm/build.py >/dev/null
 else
   shift

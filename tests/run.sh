@@ -58,9 +58,9 @@ install_venv() {
   .venv/bin/pip install -q -e '.[dev,numpy,browser]' 2>&1 | grep -v '^WARNING: Location' || true
   .venv/bin/python -c "import webstore, hypothesis, pytest, msgpack; print('venv ok')"
   if [ -f package.json ]; then
-    # `npm install`, not `npm ci`: npm 11 rejects this lock file in `ci` for lacking other
-    # platforms' optional rollup binaries, while `install` honours the pinned versions.
-    npm install --no-audit --no-fund --loglevel=error
+    # `npm ci`: exactly the committed lock file (which lists every platform's optional
+    # binaries), so installs are reproducible and leave the tree clean.
+    npm ci --no-audit --no-fund --loglevel=error
   fi
 }
 

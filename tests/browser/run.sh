@@ -16,7 +16,7 @@ fi
 PY=${PYTHON:-.venv/bin/python}
 "$PY" -c "import playwright, selenium, pytest" 2>/dev/null \
   || "$PY" -m pip install -q "playwright==1.64.1" pytest-playwright "selenium>=4.20"
-[ -d node_modules/pyodide ] || npm install --no-audit --no-fund
+[ -d node_modules/pyodide ] || npm ci --no-audit --no-fund
 if [ "${WEBSTORE_SKIP_BUILD:-0}" != "1" ] || [ ! -f wasm/dist/pyodide-lock-test.json ]; then
   python3 wasm/build.py
 fi

@@ -3,7 +3,7 @@
 # Builds wasm/dist first unless WEBSTORE_SKIP_BUILD=1. Exit status non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ -d node_modules/pyodide ] || npm install --no-audit --no-fund
+[ -d node_modules/pyodide ] || npm ci --no-audit --no-fund
 if [ "${WEBSTORE_SKIP_BUILD:-0}" != "1" ] || [ ! -f wasm/dist/pyodide-lock-test.json ]; then
   python3 wasm/build.py
 fi

@@ -7,8 +7,11 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 // Pyodide and webstore's wheels are runtime files, not modules: copy them next to the app.
 mkdirSync(`${here}public`, { recursive: true });
 cpSync(`${root}node_modules/pyodide`, `${here}public/pyodide`, { recursive: true });
-cpSync(`${root}wasm/dist`, `${here}public/webstore-dist`, { recursive: true,
-  filter: (src) => !src.includes("/test") });
+// Leave out wasm/dist/test/ (the test wheels): compare the path *inside* wasm/dist, so a
+// checkout that itself lives under a folder named "test..." still copies everything else.
+const dist = `${root}wasm/dist`;
+cpSync(dist, `${here}public/webstore-dist`, { recursive: true,
+  filter: (src) => !src.slice(dist.length).startsWith("/test") });
 
 export default defineConfig({
   root: here,

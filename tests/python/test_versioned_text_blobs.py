@@ -189,11 +189,26 @@ def test_the_codec_refuses_exactly_as_before(value: Any) -> None:
     assert str(got.value) == str(want.value) and got.value.path == want.value.path
 
 
-def test_a_cycle_is_refused() -> None:
+def test_cycles_and_deep_nesting_are_refused_as_the_codec_refuses_them() -> None:
     loop: list[Any] = []
     loop.append(loop)
+    deep_list: list[Any] = []
+    deep_dict: dict[str, Any] = {}
+    for _ in range(codec.MAX_DEPTH):
+        deep_list = [deep_list]
+        deep_dict = {"d": deep_dict}
+    for value in (loop, deep_list, deep_dict):
+        with pytest.raises(UnsupportedValue) as want:
+            codec.encode(value)
+        with pytest.raises(UnsupportedValue) as got:
+            encode_value(value)
+        assert str(got.value) == str(want.value)
+    cycle: dict[str, Any] = {}
+    cycle["self"] = cycle  # 0.1.0 hit RecursionError here
     with pytest.raises(UnsupportedValue, match="cyclic"):
-        encode_value(loop)
+        encode_value(cycle)
+    assert same(round_trip(deep_list[0]), deep_list[0])  # one level less is stored, as JSON
+    assert encode_value(deep_dict["d"])[0] != FRAME
 
 
 @pytest.mark.parametrize("value", sample_values(), ids=repr)
@@ -224,6 +239,7 @@ def test_every_sample_value_round_trips(value: Any) -> None:
     (b"\x89PNG\r\n\x1a\n\x00", b"\x89PNG\r\n\x1a\n\x00"),
     (b"\xff\xfe", b"\xff\xfe"),
     (b"\xed\xa0\x80", b"\xed\xa0\x80"),  # an encoded surrogate is not UTF-8
+    (b"\xc1\x01 not a frame", b"\xc1\x01 not a frame"),  # the frame byte, a bad CRC
 ])
 def test_blobs_written_by_people_read_as_a_value_text_or_bytes(data: bytes, want: Any) -> None:
     got = decode_value(data)
@@ -306,8 +322,9 @@ def test_every_storable_value_reads_back_the_same(value: Any) -> None:
     assert same_value(back, value), (value, blob)
     if blob[:1] != bytes([FRAME]):
         blob.decode("utf-8")  # text blobs are valid UTF-8
-        if not isinstance(value, str):  # and the JSON is Python's, indented
-            assert blob.endswith(b"\n")
+        if not isinstance(value, str):  # and the JSON is exactly Python's, indented
+            text = json.dumps(json.loads(blob), ensure_ascii=False, indent=2) + "\n"
+            assert blob == text.encode()
 
 
 # -- repos written by webstore 0.1.0 --------------------------------------------------------

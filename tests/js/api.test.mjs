@@ -80,6 +80,34 @@ test("errors are Error subclasses named after the Python errors", async () => {
   await assert.rejects(s.get("x"), (e) => e instanceof StoreClosed && e.name === "StoreClosed");
 });
 
+test("one conversion path: what JSON would change travels beside it, exactly", async () => {
+  const s = await fresh();
+  const odd = {
+    "\u0000": ["t", 0], "\u0000\u0000x": 1, nan: NaN, inf: -Infinity, neg0: -0,
+    huge: 2 ** 60, arr: [1, -0, "\u0000"], buf: new Uint8Array([7]),
+  };
+  await s.set("odd", odd);
+  const back = await s.get("odd");
+  assert.deepEqual(Object.keys(back).sort(), Object.keys(odd).sort());
+  assert.deepEqual(back["\u0000"], ["t", 0]); // user data, never read as a placeholder
+  assert.equal(back["\u0000\u0000x"], 1);
+  assert.ok(Number.isNaN(back.nan) && back.inf === -Infinity && Object.is(back.neg0, -0));
+  assert.equal(back.huge, 2 ** 60, "an unsafe-integer number stays a number, not a BigInt");
+  assert.ok(Object.is(back.arr[1], -0) && back.arr[2] === "\u0000");
+  assert.deepEqual(back.buf, new Uint8Array([7]));
+  // The Python codec judges, and its errors name the path.
+  await assert.rejects(s.set("big", { a: [2n ** 64n] }), (e) => e instanceof UnsupportedValue
+    && /\['a'\]\[0\]/.test(e.path ?? e.message));
+  let deep = 1;
+  for (let i = 0; i < 5000; i += 1) deep = [deep];
+  await assert.rejects(s.set("deep", deep), UnsupportedValue);
+  const cyc = { list: [] }; cyc.list.push(cyc);
+  await assert.rejects(s.set("c", cyc), (e) => e instanceof UnsupportedValue
+    && e.path === 'value["list"][0]', "a cycle is named where it closes");
+  assert.equal(await s.has("big"), false);
+  await s.close();
+});
+
 test("batches, listing, clear", async () => {
   const s = await fresh();
   await s.setMany([["a/1", 1], ["a/2", 2], ["b", "x"]]);

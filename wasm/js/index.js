@@ -45,7 +45,7 @@ export class Store {
     const proxies = args.filter((a) => a && typeof a === "object" && typeof a.destroy === "function");
     return unwrap(this.#py.call(op, ...args.map(noNull)), ...proxies);
   }
-  #value(value) { return toPython(this.#api.pyodide, value); }
+  #value(value) { return toPython(value); }
 
   /** The value of `key`, or `undefined` when it is missing. */
   async get(key) {
@@ -66,7 +66,7 @@ export class Store {
   async setMany(entries) {
     const pairs = entries instanceof Map ? [...entries]
       : Array.isArray(entries) ? entries : Object.entries(entries ?? {});
-    return this.#call("set_many", toPython(this.#api.pyodide, pairs, "entries"));
+    return this.#call("set_many", toPython(pairs, "entries"));
   }
   /** Values of `keys` in order (`undefined` for missing ones), from one snapshot. */
   async getMany(keys) {
@@ -197,7 +197,7 @@ export class Repo {
     return unwrap(this.#py.call(op, ...args.map(noNull)), ...proxies);
   }
   /** @internal */
-  _value(value, path) { return toPython(this.#api.pyodide, value, path); }
+  _value(value, path) { return toPython(value, path); }
   /** @internal */
   _watch(branch, callback, prefix) {
     if (typeof callback !== "function") throw new TypeError("watch: callback must be a function");

@@ -1,71 +1,105 @@
-// JS values in: checked here (so errors name the path, like the Python codec's), then handed
-// to Pyodide's toPy. Typed arrays, ArrayBuffers and -0 are wrapped so toPy leaves them alone;
-// webstore/platform/jsapi.py unwraps them.
+// JS values in, converted once: one JSON.stringify pass gives JSON text plus the binary values
+// beside it, which Python's json.loads turns into the codec's values
+// (webstore/platform/jsapi.py, `from_js`). The Python codec (webstore/kv/codec.py) is the one
+// judge of what can be stored (integer range, nesting depth, valid Unicode, ...): nothing here
+// repeats its rules. This file only refuses what JSON would silently change, naming the path:
+// undefined (at the top level or in arrays; object properties that are undefined are skipped,
+// as JSON.stringify does), functions, symbols, Date, Map, Set, DataView, class instances,
+// cycles.
 //
-// Accepted: null, booleans, numbers, strings, BigInt (64-bit range), arrays, plain objects,
-// every TypedArray kind, ArrayBuffer. Not accepted: undefined (at the top level or in arrays;
-// object properties that are undefined are skipped, as JSON.stringify does), Date, Map, Set,
-// DataView, functions, symbols, class instances, cycles.
+// What JSON cannot carry travels as a placeholder object with the single key "\u0000":
+//   ["t", i]  typed array buffers[i] (kept as that JS typed array: same kind comes back)
+//   ["b", i]  ArrayBuffer buffers[i] (bytes)
+//   ["n", s]  BigInt, decimal text        ["f", s]  a number JSON would change (-0, NaN,
+//                                                   ±Infinity, integers beyond 2**53: floats)
+// An object key starting with "\u0000" gets one more "\u0000" in front, removed in Python,
+// so user data can never be read as a placeholder.
 import { UnsupportedValue } from "./errors.js";
-
-class Wrapped {
-  constructor(kind, value) { this.kind = kind; this.value = value; }
-}
 
 const TYPED = new Set(["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array",
   "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array",
   "BigInt64Array", "BigUint64Array"]);
-const MIN = -(2n ** 63n);
-const LIMIT = 2n ** 64n;
+const MARK = "\u0000";
 
 function bad(message, type, path) {
   return new UnsupportedValue(`${message} at ${path}`, { type_name: type, path });
 }
 
-function prepare(value, path, active) {
-  switch (typeof value) {
-    case "string": case "boolean": return value;
-    case "number": return Object.is(value, -0) ? new Wrapped("negzero", 0) : value;
-    case "bigint":
-      if (value < MIN || value >= LIMIT) {
-        throw bad("BigInt out of the 64-bit range [-2**63, 2**64)", "bigint", path);
-      }
-      return value;
-    case "undefined":
-      throw bad("undefined cannot be stored (use null, or delete the key)", "undefined", path);
-    case "object": break;
-    default: throw bad(`values of type ${typeof value} cannot be stored`, typeof value, path);
-  }
-  if (value === null) return null;
-  if (ArrayBuffer.isView(value)) {
-    const name = value.constructor?.name;
-    if (!TYPED.has(name)) throw bad(`${name} cannot be stored (use a typed array)`, name, path);
-    return new Wrapped("typed", value);
-  }
-  if (value instanceof ArrayBuffer) return new Wrapped("buffer", new Uint8Array(value));
-  if (active.has(value)) throw bad("cyclic structure: a container contains itself", "object", path);
-  active.add(value);
-  try {
-    if (Array.isArray(value)) return value.map((v, i) => prepare(v, `${path}[${i}]`, active));
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = value.constructor?.name ?? "object";
-      const hint = name === "Date" ? " (store date.toISOString() or date.getTime())" : "";
-      throw bad(`values of type ${name} cannot be stored${hint}`, name, path);
+function escapeKeys(value) {
+  let out;
+  for (const key of Object.keys(value)) {
+    if (key.startsWith(MARK)) {
+      out ??= {};
+      break;
     }
-    const out = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (v !== undefined) out[k] = prepare(v, `${path}[${JSON.stringify(k)}]`, active);
-    }
-    return out;
-  } finally {
-    active.delete(value);
   }
+  if (!out) return value;
+  for (const [k, v] of Object.entries(value)) out[k.startsWith(MARK) ? MARK + k : k] = v;
+  return out;
 }
 
-/** A JS value as a Python object (a PyProxy to destroy, or a primitive). */
-export function toPython(pyodide, value, path = "value") {
-  const prepared = prepare(value, path, new Set());
-  if (prepared === null || typeof prepared !== "object") return prepared;
-  return pyodide.toPy(prepared, { depth: -1 });
+/** `[jsonText, buffers]` for a JS value, ready for jsapi.from_js. */
+export function toPython(value, path = "value") {
+  const buffers = [];
+  const paths = new Map();
+  let where = path;
+  function replacer(key, converted) {
+    const holder = this;
+    const original = holder[key];
+    const base = paths.get(holder);
+    where = base === undefined ? path
+      : Array.isArray(holder) ? `${base}[${key}]` : `${base}[${JSON.stringify(key)}]`;
+    switch (typeof original) {
+      case "string": case "boolean": return original;
+      case "number":
+        if (Object.is(original, -0) || !Number.isFinite(original)
+            || (Number.isInteger(original) && !Number.isSafeInteger(original))) {
+          return { [MARK]: ["f", Object.is(original, -0) ? "-0.0" : String(original)] };
+        }
+        return original;
+      case "bigint": return { [MARK]: ["n", original.toString()] };
+      case "undefined":
+        if (base !== undefined && !Array.isArray(holder)) return undefined; // skipped, as JSON
+        throw bad("undefined cannot be stored (use null, or delete the key)", "undefined", where);
+      case "object": break;
+      default: throw bad(`values of type ${typeof original} cannot be stored`, typeof original,
+        where);
+    }
+    if (original === null) return null;
+    if (ArrayBuffer.isView(original)) {
+      const name = original.constructor?.name;
+      if (!TYPED.has(name)) throw bad(`${name} cannot be stored (use a typed array)`, name, where);
+      buffers.push(original);
+      return { [MARK]: ["t", buffers.length - 1] };
+    }
+    if (original instanceof ArrayBuffer) {
+      buffers.push(new Uint8Array(original));
+      return { [MARK]: ["b", buffers.length - 1] };
+    }
+    if (Array.isArray(original)) {
+      paths.set(original, where);
+      return original;
+    }
+    const proto = Object.getPrototypeOf(original);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = original.constructor?.name ?? "object";
+      const hint = name === "Date" ? " (store date.toISOString() or date.getTime())" : "";
+      throw bad(`values of type ${name} cannot be stored${hint}`, name, where);
+    }
+    const out = escapeKeys(original);
+    paths.set(out, where);
+    return out;
+  }
+  try {
+    return [JSON.stringify(value, replacer), buffers];
+  } catch (error) {
+    if (error instanceof UnsupportedValue) throw error;
+    if (error instanceof TypeError && /circular|cyclic/i.test(error.message)) {
+      throw bad("cyclic structure: a container contains itself", "object", where);
+    }
+    if (error instanceof RangeError) { // the engine's stack: far deeper than the codec allows
+      throw bad("value nested too deeply", "object", where);
+    }
+    throw error;
+  }
 }

@@ -16,11 +16,13 @@ without parsing a traceback.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from webstore._open import open as open_store
-from webstore.errors import InvalidArgument, WebstoreError
+from webstore.errors import InvalidArgument, UnsupportedValue, WebstoreError
+from webstore.kv.codec import MAX_DEPTH
 from webstore.kv.store import Store
 from webstore.kv.typed import TypedArray, typed_kind
 from webstore.platform import quota
@@ -40,28 +42,41 @@ def _is_jsproxy(value: object) -> bool:
     return type(value).__module__ == "pyodide.ffi" or type(value).__name__.startswith("JsProxy")
 
 
-def from_js(value: Any) -> Any:
-    """A ``toPy``-converted JS value as the codec's Python value (unwrapping buffers)."""
-    t = type(value)
-    if t is dict:
-        return {k: from_js(v) for k, v in value.items()}
-    if t is list:
-        return [from_js(v) for v in value]
-    if _is_jsproxy(value):
-        if type(value).__name__ == "JsNull":
-            return None
-        kind = getattr(value, "kind", None)
-        if kind == "typed":
-            return value.value
-        if kind == "buffer":
-            return bytes(value.value.to_bytes())
-        if kind == "negzero":
-            return -0.0
-        if isinstance(value, int):  # JsBigInt
-            return int(value)
+_MARK = "\x00"
+
+
+def from_js(prepared: Any) -> Any:
+    """The codec's Python value for ``[jsonText, buffers]`` made by ``values.js``.
+
+    ``json.loads`` (C) builds the structure; placeholders (dicts with the single key NUL)
+    become typed arrays (kept as JS typed arrays: the codec's JS form), ``bytes``, ints and
+    floats, and object keys that ``values.js`` escaped lose their extra leading NUL. Nothing
+    is validated here: the codec does that, once.
+    """
+    text, buffers = prepared[0], prepared[1]
+    if type(text) is not str:
         raise InvalidArgument("unexpected JS value; pass values through the JS API",
                               argument="value")
-    return value
+
+    def hook(obj: dict[str, Any]) -> Any:
+        if _MARK in obj and len(obj) == 1:
+            tag, payload = obj[_MARK]
+            if tag == "t":
+                return buffers[payload]
+            if tag == "b":
+                return bytes(buffers[payload].to_bytes())
+            if tag == "n":
+                return int(payload)
+            return float(payload)
+        if any(k.startswith(_MARK) for k in obj):
+            return {k[1:] if k.startswith(_MARK) else k: v for k, v in obj.items()}
+        return obj
+
+    try:
+        return json.loads(text, object_hook=hook)
+    except RecursionError:  # deeper than Python parses; the codec refuses far less deep ones
+        raise UnsupportedValue(f"value nested deeper than {MAX_DEPTH} levels",
+                               type_name="object", path="value") from None
 
 
 def _js_typed(kind: str, data: bytes | memoryview) -> Any:

@@ -8,9 +8,9 @@ Exit codes: 0 success, 1 key not found, 2 bad input, 3 storage error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Coroutine
+from json import JSONDecodeError, dumps, loads
 from typing import IO, Any
 
 from webstore._runtime import drive
@@ -32,8 +32,8 @@ async def open_cli_store(args: argparse.Namespace) -> Store:
 
 def _parse_value(text: str) -> Any:
     try:
-        return from_json(json.loads(text))
-    except json.JSONDecodeError as exc:
+        return from_json(loads(text))
+    except JSONDecodeError as exc:
         raise _BadInput(f"VALUE is not valid JSON ({exc}); quote strings: '\"hi\"'") from None
 
 
@@ -42,7 +42,7 @@ class _BadInput(Exception):
 
 
 def _dump(value: Any, out: IO[str]) -> None:
-    out.write(json.dumps(to_json(value), ensure_ascii=False, allow_nan=False) + "\n")
+    out.write(dumps(to_json(value), ensure_ascii=False, allow_nan=False) + "\n")
 
 
 async def _cmd_set(store: Store, args: argparse.Namespace) -> int:
@@ -64,7 +64,7 @@ async def _cmd_delete(store: Store, args: argparse.Namespace) -> int:
 
 async def _cmd_keys(store: Store, args: argparse.Namespace) -> int:
     for key in await store.keys(args.prefix):
-        print(json.dumps(key, ensure_ascii=False) if args.json else key)
+        print(dumps(key, ensure_ascii=False) if args.json else key)
     return EXIT_OK
 
 
@@ -73,7 +73,7 @@ async def _cmd_export(store: Store, args: argparse.Namespace) -> int:
     try:
         for key, value in await store.items(args.prefix):
             row = {"key": key, "value": to_json(value)}
-            out.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+            out.write(dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
     finally:
         if out is not sys.stdout:
             out.close()
@@ -88,9 +88,9 @@ async def _cmd_import(store: Store, args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = loads(line)
                 pairs.append((row["key"], from_json(row["value"])))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            except (JSONDecodeError, KeyError, TypeError) as exc:
                 raise _BadInput(
                     f"line {lineno}: expected {{\"key\": ..., \"value\": ...}}: {exc}"
                 ) from None
@@ -104,7 +104,7 @@ async def _cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 async def _cmd_info(store: Store, args: argparse.Namespace) -> int:
     backend = store.backend
-    print(json.dumps({
+    print(dumps({
         "backend": backend.name, "path": str(getattr(backend, "path", "")), "name": store.name,
         "reason": store.selection.reason if store.selection else None,
         "capabilities": vars(backend.capabilities), "keys": len(await store.keys()),

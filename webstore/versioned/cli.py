@@ -10,10 +10,10 @@ returns an exit code (0 ok, 1 conflicts / corruption found, 2 bad input).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+from json import dumps
 from typing import Any
 
 from webstore._runtime import drive
@@ -31,7 +31,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _show(value: Any) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, default=repr)
+        return dumps(value, ensure_ascii=False, default=repr)
     except (TypeError, ValueError):
         return repr(value)
 

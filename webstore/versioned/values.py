@@ -43,10 +43,11 @@ conflict; a diff across the rewrite shows one ``Updated`` entry whose old and ne
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from dataclasses import dataclass
+from json import JSONDecoder
+from json.encoder import encode_basestring
 from typing import Any, Final
 
 from webstore.errors import IntegrityError, InvalidArgument, UnsupportedValue
@@ -144,7 +145,7 @@ class _NotJson(Exception):
     """Internal: the value holds something JSON cannot carry exactly; use the frame."""
 
 
-_quote = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+_quote = encode_basestring  # what json.dumps(ensure_ascii=False) uses
 
 
 def _text_blob(value: Any) -> bytes:
@@ -250,7 +251,7 @@ def _refuse_constant(text: str) -> Any:
 
 _JSON_START = re.compile(r'[ \t\n\r]*[{\["\-0-9tfn]').match
 _LONG_NUMBER = re.compile(r"[0-9]{19}").search  # every int out of the codec's range has 19+
-_DECODER = json.JSONDecoder(parse_float=_parse_float, parse_constant=_refuse_constant)
+_DECODER = JSONDecoder(parse_float=_parse_float, parse_constant=_refuse_constant)
 
 
 def _read_text(text: str) -> Any:

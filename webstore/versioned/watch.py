@@ -11,10 +11,10 @@ receiving tabs compute the diff from the shared storage. Nothing polls. Only
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from json import dumps, loads
 from typing import Any
 
 from webstore._runtime import Channel, services
@@ -40,12 +40,12 @@ class RefEvent:
 
     def to_json(self) -> str:
         """Wire form for channels."""
-        return json.dumps([self.store_id, self.ref, self.old, self.new])
+        return dumps([self.store_id, self.ref, self.old, self.new])
 
     @classmethod
     def from_json(cls, text: str) -> RefEvent:
         """Parse the wire form; raise ``ValueError`` if it is not one."""
-        data = json.loads(text)
+        data = loads(text)
         if not (isinstance(data, list) and len(data) == 4):
             raise ValueError("not a ref event")
         return cls(*data)

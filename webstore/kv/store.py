@@ -176,16 +176,16 @@ class Store:
                 f"{type(items).__name__}", argument="items",
             )
         encoded: list[tuple[str, bytes]] = []
-        append, prefix = encoded.append, self._prefix
+        append, enc, plain, prefix = encoded.append, encode, plain_key, self._prefix
         for i, pair in enumerate(pairs):
             if type(pair) is not tuple or len(pair) != 2:
                 raise InvalidArgument(f"items[{i}] must be a (key, value) tuple",
                                       argument="items")
             key, value = pair
-            if not plain_key(key):
+            if not plain(key):
                 validate_key(key, f"items[{i}] key")
             try:
-                append((prefix + key, encode(value)))
+                append((prefix + key, enc(value)))
             except UnsupportedValue as exc:
                 raise UnsupportedValue(
                     f"{exc}, for key {key!r} (items[{i}]); nothing was written",

@@ -77,6 +77,10 @@ class Services:
 
         return asyncio.run(wait())
 
+    def http(self) -> Any:
+        """An HTTP transport for :mod:`webstore.remote`, ``None`` to use its CPython default."""
+        return None
+
     async def estimate(self) -> dict[str, int] | None:
         """``{"usage", "quota"}`` of this origin's storage, ``None`` without such an API."""
         return None

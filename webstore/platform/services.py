@@ -80,6 +80,12 @@ class PyodideServices(Services):
         result: T = run_sync(awaitable)
         return result
 
+    def http(self) -> Any:
+        """The ``fetch`` transport (imported when sync is first used)."""
+        from webstore.platform.http import FetchTransport
+
+        return FetchTransport()
+
     async def estimate(self) -> dict[str, int] | None:
         """``navigator.storage.estimate()``."""
         return await quota.estimate()

@@ -30,8 +30,8 @@ exec git http-backend
 """
 
 _CONF = """\
-server.modules = ("mod_access", "mod_alias", "mod_setenv", "mod_auth", "mod_authn_file",
-                  "mod_cgi")
+server.modules = ("mod_access", "mod_alias", "mod_redirect", "mod_setenv", "mod_auth",
+                  "mod_authn_file", "mod_cgi")
 server.document-root = "{root}/www"
 server.bind = "127.0.0.1"
 server.port = {port}
@@ -51,6 +51,9 @@ setenv.add-environment = (
   "GIT_CONFIG_NOSYSTEM" => "1",
 )
 alias.url = ( "/git" => "{root}/git-cgi.sh" )
+# /same/x -> /git/x on this origin; /elsewhere/x -> the same server under another origin name.
+url.redirect = ( "^/same/(.*)$" => "/git/$1",
+                 "^/elsewhere/(.*)$" => "http://localhost:{port}/git/$1" )
 $HTTP["url"] =~ "^/git" {{
   cgi.assign = ( "" => "" )
 }}
@@ -65,13 +68,14 @@ $HTTP["url"] =~ "^/git/private/" {{
 
 
 def git(*args: str | Path, cwd: Path | None = None, input: bytes | None = None,
-        check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        check: bool = True, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[bytes]:
     """Run git with a fixed identity and no user or system configuration."""
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
-           "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "a",
-           "GIT_COMMITTER_EMAIL": "a@b", "GIT_TERMINAL_PROMPT": "0"}
+    env = {**os.environ, **(env or {}), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b",
+           "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b", "GIT_TERMINAL_PROMPT": "0"}
     done = subprocess.run(["git", *map(str, args)], cwd=cwd, input=input, env=env,
-                          capture_output=True, check=False)
+                          capture_output=True, check=False, timeout=120)
     if check and done.returncode:
         raise AssertionError(f"git {' '.join(map(str, args))} failed ({done.returncode}):\n"
                              f"{done.stderr.decode(errors='replace')}")
@@ -94,9 +98,13 @@ class GitServer:
         """``http://127.0.0.1:<port>/git``."""
         return f"http://127.0.0.1:{self.port}/git"
 
-    def url(self, name: str, *, private: bool = False) -> str:
-        """URL of the repo ``name`` (``name.git`` on disk), without credentials."""
-        return f"{self.base_url}/{'private/' if private else ''}{name}.git"
+    def url(self, name: str, *, private: bool = False, via: str = "git") -> str:
+        """URL of the repo ``name`` (``name.git`` on disk), without credentials.
+
+        ``via="same"`` or ``"elsewhere"`` gives a URL that redirects to it within this origin
+        or to another origin.
+        """
+        return f"http://127.0.0.1:{self.port}/{via}/{'private/' if private else ''}{name}.git"
 
     def path(self, name: str, *, private: bool = False) -> Path:
         """Directory of a served repo."""
@@ -129,9 +137,13 @@ class GitServer:
         self.port = self._sock.getsockname()[1]
         conf = self.root / "lighttpd.conf"
         conf.write_text(_CONF.format(root=self.root, port=self.port))
-        fd = self._sock.fileno()
+        checked = subprocess.run([lighttpd, "-tt", "-f", str(conf)], capture_output=True,
+                                 check=False)
+        if checked.returncode:
+            raise RuntimeError(f"lighttpd rejects its configuration:\n{checked.stderr!r}")
+        fd = self._sock.fileno()  # bash, not sh: dash cannot redirect from fds above 9
         self._proc = subprocess.Popen(
-            ["sh", "-c", f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -D -f "$1" 3<&{fd}',
+            ["bash", "-c", f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -D -f "$1" 3<&{fd}',
              lighttpd, str(conf)],
             pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=(self.root / "lighttpd.stderr").open("wb"))

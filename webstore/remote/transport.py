@@ -62,7 +62,11 @@ def origin(url: str) -> tuple[str, str, int | None]:
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow a redirect only to the origin of the request (credentials stay on one host)."""
+    """Follow a redirect of a GET only, and only within its origin (credentials stay there).
+
+    A redirected POST is not followed (urllib would turn it into a GET without the body): the
+    3xx status comes back as the response.
+    """
 
     def redirect_request(  # noqa: PLR0917 (urllib's signature)
             self, req: urllib.request.Request, fp: IO[bytes], code: int,
@@ -73,6 +77,8 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
                 f"{redact(req.full_url)} redirects to another origin "
                 f"({redact(newurl)}); refused so credentials stay with the server named",
                 backend="git-remote", reason="cross-origin redirect")
+        if req.get_method() not in ("GET", "HEAD"):
+            return None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -102,6 +108,8 @@ class UrllibTransport:
         except urllib.error.HTTPError as exc:  # a response with an error status
             with exc:
                 return exc.code, _lower(exc.headers), exc.read()
+        except StorageUnavailable:  # a refused redirect: already says why
+            raise
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise StorageUnavailable(

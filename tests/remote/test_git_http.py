@@ -13,7 +13,16 @@ import pytest
 from gitserver import GitServer, git
 
 from webstore.errors import IntegrityError, RefMoved, StorageUnavailable
-from webstore.remote import GitRemote, UrllibTransport, clone, fetch, pktline, pull, push
+from webstore.remote import (
+    GitRemote,
+    UrllibTransport,
+    clone,
+    fetch,
+    pktline,
+    protocol,
+    pull,
+    push,
+)
 from webstore.remote.pack import read_pack, write_pack
 from webstore.remote.transport import Response
 from webstore.versioned import Repo
@@ -26,6 +35,7 @@ class Recording:
     def __init__(self) -> None:
         self.inner = UrllibTransport(timeout=30)
         self.requests: list[tuple[str, str, dict[str, str], bytes | None]] = []
+        self.responses: list[bytes] = []
         self.before_post: dict[str, object] = {}
         self.rewrite_upload_pack: object = None
 
@@ -39,6 +49,7 @@ class Recording:
         if method == "POST" and url.endswith("git-upload-pack") and callable(
                 self.rewrite_upload_pack) and b"packfile" in data:
             data = self.rewrite_upload_pack(data)
+        self.responses.append(data)
         return status, resp_headers, data
 
     def pushed_packs(self) -> list[bytes]:
@@ -124,7 +135,11 @@ def test_git_commit_is_pulled_back(git_server: GitServer, repo_name: str,
     git_head = git("-C", clone_dir, "rev-parse", "HEAD").stdout.decode().strip()
 
     async def back() -> None:
-        result = await pull(repo, GitRemote(url))
+        transport = Recording()
+        result = await pull(repo, GitRemote(url, transport=transport))
+        pack = protocol.parse_fetch_response(transport.responses[-1])
+        assert len(read_pack(pack)) == 4  # only the new commit, 2 trees and blob (haves)
+
         assert result.fast_forward and to_hex(result.commit) == git_head  # type: ignore[arg-type]
         names = [name for name, _ in await repo.branch("main").list("notes")]
         assert sorted(names) == ["a", "from-git"]
@@ -132,6 +147,7 @@ def test_git_commit_is_pulled_back(git_server: GitServer, repo_name: str,
         notes = await repo.objects.read_tree(tree.entries["notes"].id)
         raw = await repo.objects.get_raw(notes.entries["from-git"].id)
         assert raw == b"blob 15\x00written by git\n"
+        assert (await repo.objects.has_many([notes.entries["from-git"].id])) == [True]
 
     asyncio.run(back())
 
@@ -386,3 +402,65 @@ def test_every_pushed_pack_passes_index_pack_strict(git_server: GitServer, repo_
     git("--git-dir", git_server.path(repo_name), "fsck", "--strict", "--no-dangling")
     full = write_pack(everything)
     git("--git-dir", scratch, "index-pack", "--strict", "--stdin", input=full)
+
+
+def test_extra_headers_are_sent_and_never_shown(git_server: GitServer, repo_name: str) -> None:
+    transport = Recording()
+    remote = GitRemote(git_server.url(repo_name), headers={"X-Token": "tok-s3cret"},
+                       username="me", password="pw-s3cret", transport=transport)
+    assert "s3cret" not in repr(remote) and "s3cret" not in remote.url
+
+    async def go() -> None:
+        assert await remote.ls_refs() == {}
+
+    asyncio.run(go())
+    for _, _, headers, _ in transport.requests:
+        assert headers["X-Token"] == "tok-s3cret"
+        assert headers["Authorization"].startswith("Basic ")
+
+
+def test_sha1_server_repo_is_refused_clearly(git_server: GitServer) -> None:
+    path = git_server.path("sha1")
+    git("init", "-q", "--bare", "--object-format=sha1", path)
+    git("--git-dir", path, "config", "http.receivepack", "true")
+
+    async def go() -> None:
+        repo = Repo.memory()
+        await _notes(repo, ("a", "1"))
+        remote = GitRemote(git_server.url("sha1"))
+        for action in (push(repo, remote), fetch(repo, remote)):
+            with pytest.raises(StorageUnavailable, match="object-format=sha256"):
+                await action
+
+    asyncio.run(go())
+
+
+def _write_raw(git_dir: Path, kind: str, body: bytes) -> str:
+    out = git("--git-dir", git_dir, "hash-object", "-t", kind, "--literally", "-w", "--stdin",
+              input=body).stdout
+    return out.decode().strip()
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ([(b"100644", b"b"), (b"100644", b"a")], "canonical form"),  # unsorted
+    # webstore's trees hold only 100644 and 40000: an executable file is refused, not altered
+    ([(b"100755", b"run.sh")], "malformed"),
+    ([(b"100644", b"a/b")], "invalid entry name"),
+])
+def test_server_objects_are_checked_like_a_peers(git_server: GitServer, repo_name: str,
+                                                 entries: list[tuple[bytes, bytes]],
+                                                 message: str) -> None:
+    server = git_server.path(repo_name)
+    blob = _write_raw(server, "blob", b"x\n")
+    body = b"".join(mode + b" " + name + b"\x00" + bytes.fromhex(blob) for mode, name in entries)
+    tree = _write_raw(server, "tree", body)
+    commit = git("--git-dir", server, "commit-tree", tree, "-m", "evil").stdout.decode().strip()
+    git("--git-dir", server, "update-ref", "refs/heads/main", commit)
+
+    async def go() -> None:
+        repo = Repo.memory()
+        with pytest.raises(IntegrityError, match=message):
+            await clone(GitRemote(git_server.url(repo_name)), repo)
+        assert await _state(repo) == ({}, [])
+
+    asyncio.run(go())

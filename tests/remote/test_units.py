@@ -124,6 +124,12 @@ def test_apply_delta_rejects_out_of_range_copies() -> None:
         apply_delta(b"hello", bytes([5, 9, 0x90, 9]))
     with pytest.raises(IntegrityError):
         apply_delta(b"hello", bytes([5, 5, 0x91]))  # truncated copy instruction
+    bomb = bytes([5, 0x80, 0x80, 0x80, 0x80, 0x04]) + bytes([0x90, 5]) * 1000  # claims 1 GiB
+    with pytest.raises(IntegrityError, match="over max_object_bytes"):
+        apply_delta(b"hello", bomb, limit=1 << 20)
+    liar = bytes([5, 10]) + bytes([0x90, 5]) * 1000  # says 10 bytes, copies 5000
+    with pytest.raises(IntegrityError, match="more than the 10 bytes"):
+        apply_delta(b"hello", liar)
 
 
 def test_written_pack_passes_git_index_pack_strict(tmp_path: Path) -> None:

@@ -78,19 +78,25 @@ def _varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
             return value, pos
 
 
-def apply_delta(base: bytes, delta: bytes) -> bytes:
-    """Rebuild an object from its base and a Git delta (copy / insert instructions)."""
+def apply_delta(base: bytes, delta: bytes, limit: int = DEFAULT_MAX_OBJECT_BYTES) -> bytes:
+    """Rebuild an object from its base and a Git delta (copy / insert instructions).
+
+    The result's declared size is checked against ``limit`` before building it, and building
+    stops as soon as it passes that size: a small delta cannot expand without bound.
+    """
     try:
-        return _apply_delta(base, delta)
+        return _apply_delta(base, delta, limit)
     except IndexError:
         raise _fail("delta is truncated") from None
 
 
-def _apply_delta(base: bytes, delta: bytes) -> bytes:
+def _apply_delta(base: bytes, delta: bytes, limit: int) -> bytes:
     src_size, pos = _varint(delta, 0)
     dst_size, pos = _varint(delta, pos)
     if src_size != len(base):
         raise _fail(f"delta expects a {src_size}-byte base, got {len(base)} bytes")
+    if dst_size > limit:
+        raise _fail(f"delta makes a {dst_size}-byte object, over max_object_bytes={limit}")
     out = bytearray()
     end = len(delta)
     while pos < end:
@@ -110,6 +116,8 @@ def _apply_delta(base: bytes, delta: bytes) -> bytes:
             if offset + size > len(base) or pos > end:
                 raise _fail("delta copies past the end of its base")
             out += base[offset:offset + size]
+            if len(out) > dst_size:
+                raise _fail(f"delta makes more than the {dst_size} bytes its header says")
         elif op:  # insert the next `op` bytes
             if pos + op > end:
                 raise _fail("delta insert runs past the end of the delta")
@@ -228,10 +236,7 @@ def _resolve(entries: _Entries, order: list[int],
                 left.append(offset)
                 continue
             type_name, base_body = done[base_at]
-            target = apply_delta(base_body, delta)
-            if len(target) > limit:
-                raise _fail(f"object at byte {offset} is {len(target)} bytes, over "
-                            f"max_object_bytes={limit}")
+            target = apply_delta(base_body, delta, limit)
             finish(offset, type_name, target)
         if len(left) == len(pending):
             missing = entries[left[0]][2]

@@ -419,6 +419,19 @@ def test_extra_headers_are_sent_and_never_shown(git_server: GitServer, repo_name
         assert headers["Authorization"].startswith("Basic ")
 
 
+def test_bad_arguments_fail_at_the_boundary() -> None:
+    from webstore.errors import InvalidArgument
+
+    for url in ("ftp://host/x.git", "not a url", "http://"):
+        with pytest.raises(InvalidArgument, match="url"):
+            GitRemote(url)
+    with pytest.raises(InvalidArgument, match="url") as info:
+        GitRemote("ssh://me:hunter2@host/x.git")
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(InvalidArgument, match="transport"):
+        GitRemote("http://127.0.0.1:1/x.git", transport=object())  # type: ignore[arg-type]
+
+
 def test_sha1_server_repo_is_refused_clearly(git_server: GitServer) -> None:
     path = git_server.path("sha1")
     git("init", "-q", "--bare", "--object-format=sha1", path)

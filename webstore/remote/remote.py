@@ -53,6 +53,10 @@ class GitRemote:
             from webstore.remote.transport import UrllibTransport
 
             transport = UrllibTransport()
+        elif not isinstance(transport, Transport):
+            raise InvalidArgument("transport must have an async request(method, url, headers, "
+                                  f"body) method, not {type(transport).__name__}",
+                                  argument="transport")
         self.transport = transport
 
     def __repr__(self) -> str:

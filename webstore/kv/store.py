@@ -3,6 +3,7 @@
 A :class:`Store` is a namespace on a backend: its keys are stored under the prefix
 ``"<len(name)>:<name>:"``, which no other name's prefix can start with, so two stores with
 different names never see each other's keys whatever characters names and keys contain.
+Writes are announced to watchers (:meth:`Store.watch`, :mod:`webstore.kv.watch`) once durable.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from webstore._runtime import Channel, services
 from webstore.backends import Backend, Selection
 from webstore.errors import (
     IntegrityError,
@@ -21,14 +23,22 @@ from webstore.errors import (
 )
 from webstore.keys import MAX_KEY_LENGTH, namespace_prefix, plain_key, validate_key
 from webstore.kv.codec import decode, encode
+from webstore.kv.watch import DELETE, SET, KeyChange, KeyWatchCallback, KeyWatchHandle, hub
 
-__all__ = ["MAX_KEY_LENGTH", "Store", "fsck_store", "namespace_prefix", "validate_key"]
+_WATCHED = hub.watched  # store ids with a watcher in this context (one lookup per write)
+
+__all__ = [
+    "MAX_KEY_LENGTH", "KeyChange", "KeyWatchHandle", "Store", "fsck_store", "namespace_prefix",
+    "validate_key",
+]
 
 class Store:
     """Async key-value store: ``get``/``set``/``delete``/``has``/``keys``/``items`` and batches.
 
     Values are anything :mod:`webstore.kv.codec` accepts. ``get`` returns a default for a
     missing key; :meth:`require` raises :class:`~webstore.errors.KeyNotFound` instead.
+    ``store_id`` names the storage (backend, location, store name): every store on the same
+    storage, in any tab, has the same id and sees the same change events (:meth:`watch`).
     """
 
     def __init__(self, backend: Backend, name: str = "default", *, owns_backend: bool = True):
@@ -44,6 +54,14 @@ class Store:
         self._prefix = namespace_prefix(name)
         self._owns_backend = owns_backend
         self._closed = False
+        where = getattr(backend, "location", None) or getattr(backend, "path", None) \
+            or id(backend)
+        self.store_id = f"kv:{backend.name}:{where}:{name}"
+        caps = backend.capabilities
+        # Other tabs may watch a shared store: every write is published there.
+        self._channel: Channel | None = services().channel(
+            self.store_id, storage_events=caps.storage_events) if caps.shared else None
+        self._handles: list[KeyWatchHandle] = []
 
     # -- introspection ----------------------------------------------------------------------
 
@@ -89,6 +107,10 @@ class Store:
             out.append(prefix + k)
         return out
 
+    async def _changed(self, changes: list[KeyChange]) -> None:
+        """Announce a durable write (callers first check that anyone may listen)."""
+        await hub.changed(self.store_id, changes, self._channel)
+
     def _prefix_arg(self, prefix: object) -> str:
         if type(prefix) is not str:
             raise InvalidArgument(f"prefix must be a str, not {type(prefix).__name__}",
@@ -117,11 +139,15 @@ class Store:
         self._check()
         full = self._key(key)
         await self._backend.set_many([(full, encode(value))])
+        if self._channel is not None or self.store_id in _WATCHED:
+            await self._changed([KeyChange(key, SET)])
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
         self._check()
         await self._backend.delete_many([self._key(key)])
+        if self._channel is not None or self.store_id in _WATCHED:
+            await self._changed([KeyChange(key, DELETE)])
 
     async def has(self, key: str) -> bool:
         """Whether ``key`` holds a value."""
@@ -138,9 +164,12 @@ class Store:
         self._check()
         full = self._key(key)
         old = None if expected is None else encode(expected)
-        return await self._backend.set_if_equals(
+        done = await self._backend.set_if_equals(
             full, old, None if new is None else encode(new)
         )
+        if done and (self._channel is not None or self.store_id in _WATCHED):
+            await self._changed([KeyChange(key, DELETE if new is None else SET)])
+        return done
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -193,6 +222,10 @@ class Store:
                 ) from None
         if encoded:
             await self._backend.set_many(encoded)
+            if self._channel is not None or self.store_id in _WATCHED:
+                cut = len(prefix)
+                await self._changed(
+                    [KeyChange(k[cut:], SET) for k in dict.fromkeys(k for k, _ in encoded)])
 
     async def get_many(self, keys: Sequence[str], default: Any = None) -> list[Any]:
         """Values of ``keys`` in order (``default`` for missing ones), from one snapshot."""
@@ -211,6 +244,9 @@ class Store:
         full = self._keys(keys)
         if full:
             await self._backend.delete_many(full)
+            if self._channel is not None or self.store_id in _WATCHED:
+                cut = len(self._prefix)
+                await self._changed([KeyChange(k[cut:], DELETE) for k in dict.fromkeys(full)])
 
     async def fsck(self, *, batch: int = 256) -> dict[str, str]:
         """Decode every value; return key -> why it is corrupt (empty when all are intact)."""
@@ -230,17 +266,63 @@ class Store:
         return bad
 
     async def clear(self) -> None:
-        """Remove every key of this store (other stores on the backend are untouched)."""
+        """Remove every key of this store (other stores on the backend are untouched).
+
+        When anyone may watch, the keys are listed, then deleted in one atomic batch that is
+        reported key by key; a key another context writes meanwhile survives, as if written
+        just after the clear.
+        """
         self._check()
-        await self._backend.delete_prefix(self._prefix)
+        if self._channel is None and self.store_id not in _WATCHED:
+            await self._backend.delete_prefix(self._prefix)
+            return
+        full = await self._backend.keys(self._prefix)
+        if full:
+            await self._backend.delete_many(full)
+            cut = len(self._prefix)
+            await self._changed([KeyChange(k[cut:], DELETE) for k in full])
+
+    # -- change events ----------------------------------------------------------------------
+
+    def watch(self, callback: KeyWatchCallback, prefix: str = "") -> KeyWatchHandle:
+        """Call ``callback(changes)`` after each durable write to this store, from any context.
+
+        ``changes`` lists the :class:`KeyChange` ``(key, "set" | "delete")`` of one atomic
+        write (``set``, ``set_many``, ``delete``, ``delete_many``, ``clear``, a successful
+        ``set_if_equals``) whose key starts with ``prefix``; a write touching nothing there is
+        not reported. Values are not included: read them. Writes in other tabs and workers of
+        the origin arrive through the runtime's channel; other processes on one SQLite file
+        are not reported. Errors raised by ``callback`` are kept on the handle and logged.
+        """
+        self._check()
+        if not callable(callback):
+            raise InvalidArgument(f"callback must be callable, not {type(callback).__name__}",
+                                  argument="callback")
+        if type(prefix) is not str:
+            raise InvalidArgument(f"prefix must be a str, not {type(prefix).__name__}",
+                                  argument="prefix")
+        handle = KeyWatchHandle(self.store_id, prefix, callback)
+        hub.add(handle, self._channel)
+        self._handles.append(handle)
+        return handle
+
+    def unwatch(self, handle: KeyWatchHandle) -> None:
+        """Stop a watch started by :meth:`watch` (idempotent)."""
+        handle.unwatch()
 
     # -- lifetime ---------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close the store (and its backend if the store opened it). Idempotent."""
+        """Close the store (and its backend if the store opened it), ending its watches.
+
+        Idempotent.
+        """
         if self._closed:
             return
         self._closed = True
+        for handle in self._handles:
+            handle.unwatch()
+        self._handles.clear()
         if self._owns_backend:
             await self._backend.close()
 

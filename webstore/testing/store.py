@@ -22,6 +22,7 @@ from webstore.errors import (
 )
 from webstore.kv import codec
 from webstore.kv.store import MAX_KEY_LENGTH, Store
+from webstore.kv.watch import KeyChange
 from webstore.testing._runner import Check, StoreFactory, drive
 from webstore.testing._values import every_typed_array, same, sample_values
 from webstore.testing.backend import BACKEND_CHECKS
@@ -238,6 +239,44 @@ async def check_compare_and_set(factory: StoreFactory) -> None:
     assert await store.set_if_equals("ref", "c1", "c2")
     assert await store.set_if_equals("ref", "c2", None)
     assert not await store.has("ref")
+    await store.close()
+
+
+async def check_watch_fires_once_per_batch(factory: StoreFactory) -> None:
+    """A watch fires once per durable batch, with the keys under its prefix, until unwatched."""
+    store = await _fresh(factory, "conf.watch")
+    events: list[tuple[str, list[tuple[str, str]]]] = []
+    values: list[list[Any]] = []
+
+    async def everything(changes: list[KeyChange]) -> None:
+        events.append(("all", [(c.key, c.kind) for c in changes]))
+        values.append([await store.get(key) for key, _ in changes])  # durable: readable now
+
+    def inside(changes: list[KeyChange]) -> None:
+        events.append(("in", [(c.key, c.kind) for c in changes]))
+
+    handles = [store.watch(everything), store.watch(inside, prefix="in/")]
+    await store.set_many({"in/a": 1, "out": 2})
+    await store.set("out", 3)
+    with _raises(UnsupportedValue)():
+        await store.set_many([("in/a", 4), ("bad", object())])
+    await store.delete_many(["in/a", "out"])
+    assert await store.set_if_equals("in/b", None, 5)
+    assert not await store.set_if_equals("in/b", None, 6)
+    await store.clear()
+    for handle in handles:
+        store.unwatch(handle)
+    await store.set("in/c", 7)
+    want = [
+        ("all", [("in/a", "set"), ("out", "set")]), ("in", [("in/a", "set")]),
+        ("all", [("out", "set")]),
+        ("all", [("in/a", "delete"), ("out", "delete")]), ("in", [("in/a", "delete")]),
+        ("all", [("in/b", "set")]), ("in", [("in/b", "set")]),
+        ("all", [("in/b", "delete")]), ("in", [("in/b", "delete")]),
+    ]
+    assert events == want, events
+    assert values == [[1, 2], [3], [None, None], [5], [None]], values
+    assert [h.errors for h in handles] == [[], []]
     await store.close()
 
 

@@ -422,6 +422,8 @@ def test_extra_headers_are_sent_and_never_shown(git_server: GitServer, repo_name
 def test_bad_arguments_fail_at_the_boundary() -> None:
     from webstore.errors import InvalidArgument
 
+    assert isinstance(GitRemote("http://127.0.0.1:1/x.git").transport, UrllibTransport)
+
     for url in ("ftp://host/x.git", "not a url", "http://"):
         with pytest.raises(InvalidArgument, match="url"):
             GitRemote(url)

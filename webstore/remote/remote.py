@@ -49,11 +49,12 @@ class GitRemote:
         if username is not None:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
             self._headers["Authorization"] = f"Basic {token}"
-        if transport is None:
+        if transport is None:  # the runtime's (Pyodide: fetch), else urllib in a thread
+            from webstore._runtime import services
             from webstore.remote.transport import UrllibTransport
 
-            transport = UrllibTransport()
-        elif not isinstance(transport, Transport):
+            transport = services().http() or UrllibTransport()
+        if not isinstance(transport, Transport):
             raise InvalidArgument("transport must have an async request(method, url, headers, "
                                   f"body) method, not {type(transport).__name__}",
                                   argument="transport")

@@ -43,6 +43,7 @@ install_system() {
   command -v firefox-esr >/dev/null || need+=(firefox-esr)
   command -v WebKitWebDriver >/dev/null || need+=(webkit2gtk-driver)
   command -v xvfb-run >/dev/null || need+=(xvfb xauth)
+  command -v lighttpd >/dev/null || need+=(lighttpd)  # serves git http-backend (tests/gitserver.py)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing Debian packages: ${need[*]}"
     as_root apt-get update -qq
@@ -71,7 +72,7 @@ lint() {
 
 python_suites() {
   command -v git >/dev/null || { echo "git is required for the Git-format checks"; return 1; }
-  .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+  .venv/bin/python -m pytest tests/python tests/remote -q -p no:cacheprovider
 }
 
 reliability() {
@@ -100,7 +101,8 @@ other_pythons() {
     [ -x ".venv-$v/bin/python" ] || "$py" -m venv ".venv-$v"
     ".venv-$v/bin/pip" install -q -e '.[test,numpy]' 2>&1 | grep -v '^WARNING: Location' || true
     echo "--- CPython $v"
-    ".venv-$v/bin/python" -m pytest tests/python -q -p no:cacheprovider -x || return 1
+    ".venv-$v/bin/python" -m pytest tests/python tests/remote -q -p no:cacheprovider -x \
+      || return 1
     ran=$((ran + 1))
   done
   [ "$ran" -gt 0 ] || { echo "no CPython besides 3.11 found"; return 1; }

@@ -14,8 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from webstore.errors import IntegrityError, StorageUnavailable
-from webstore.remote import pktline
-from webstore.remote.pktline import Special
+from webstore.remote.pktline import DELIM, FLUSH, Special, encode, encode_lines, parse
 from webstore.versioned.ids import ID_LENGTH, ObjectId, to_hex
 
 __all__ = [
@@ -65,7 +64,7 @@ def _server_error(line: bytes) -> StorageUnavailable:
 
 def _lines(body: bytes) -> Iterator[bytes | Special]:
     """Packets with a trailing newline removed; an ``ERR`` packet raises."""
-    for pkt in pktline.parse(body):
+    for pkt in parse(body):
         if isinstance(pkt, Special):
             yield pkt
             continue
@@ -116,8 +115,8 @@ def _command(caps: dict[str, str], command: str, args: Iterable[str]) -> bytes:
     head = [f"command={command}", f"object-format={OBJECT_FORMAT}"]
     if "agent" in caps:
         head.append(f"agent={AGENT}")
-    return (pktline.encode_lines(head) + pktline.DELIM + pktline.encode_lines(args)
-            + pktline.FLUSH)
+    return (encode_lines(head) + DELIM + encode_lines(args)
+            + FLUSH)
 
 
 def ls_refs_request(caps: dict[str, str], prefixes: Iterable[str] = ("refs/heads/",
@@ -190,7 +189,7 @@ def _demux(packets: Iterable[bytes | Special]) -> Iterator[bytes]:
 
 def parse_fetch_response(body: bytes) -> bytes:
     """The pack carried in the ``packfile`` section of a v2 ``fetch`` answer."""
-    packets: Iterator[bytes | Special] = pktline.parse(body)
+    packets: Iterator[bytes | Special] = parse(body)
     for pkt in packets:
         if isinstance(pkt, Special):
             continue
@@ -255,8 +254,8 @@ def receive_pack_request(adv: Advertisement,
         line = f"{to_hex(old or ZERO_ID)} {to_hex(new or ZERO_ID)} {ref}".encode()
         if i == 0:
             line += b"\x00" + " ".join(caps).encode()
-        lines.append(pktline.encode(line + b"\n"))
-    body = b"".join(lines) + pktline.FLUSH
+        lines.append(encode(line + b"\n"))
+    body = b"".join(lines) + FLUSH
     if any(new is not None for _, _, new in updates):
         body += pack or b""
     return body, sideband
@@ -272,7 +271,7 @@ class Report:
 
 def parse_report(body: bytes, sideband: bool) -> Report:
     """Parse ``unpack ok|<error>`` and ``ok <ref>`` / ``ng <ref> <reason>`` lines."""
-    data = b"".join(_demux(pktline.parse(body))) if sideband else body
+    data = b"".join(_demux(parse(body))) if sideband else body
     report: Report | None = None
     for pkt in _lines(data):
         if isinstance(pkt, Special):

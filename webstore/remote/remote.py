@@ -13,9 +13,19 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 
 from webstore.errors import InvalidArgument, RefMoved, StorageUnavailable
-from webstore.remote import protocol
 from webstore.remote.pack import DEFAULT_MAX_OBJECT_BYTES, read_pack, write_pack
-from webstore.remote.protocol import RemoteRef
+from webstore.remote.protocol import (
+    Advertisement,
+    RemoteRef,
+    fetch_request,
+    ls_refs_request,
+    parse_fetch_response,
+    parse_ls_refs,
+    parse_receive_advertisement,
+    parse_report,
+    parse_v2_advertisement,
+    receive_pack_request,
+)
 from webstore.remote.transport import Transport, redact
 from webstore.versioned.ids import ObjectId, to_hex
 
@@ -104,14 +114,14 @@ class GitRemote:
         """The server's protocol-v2 capabilities (``name -> value``)."""
         adv = await self._call("GET", f"info/refs?service={_UPLOAD}",
                                {"Git-Protocol": "version=2"})
-        return protocol.parse_v2_advertisement(adv)
+        return parse_v2_advertisement(adv)
 
     # -- fetching ----------------------------------------------------------------------------
 
     async def list_refs(self) -> list[RemoteRef]:
         """Branches and tags with their ids (annotated tags also give their peeled commit)."""
         caps = await self.capabilities()
-        return protocol.parse_ls_refs(await self._upload_pack(protocol.ls_refs_request(caps)))
+        return parse_ls_refs(await self._upload_pack(ls_refs_request(caps)))
 
     async def ls_refs(self, *, peel: bool = False) -> dict[str, ObjectId]:
         """Git ref name (``refs/heads/main``) -> id; ``peel``: a tag's commit, not the tag."""
@@ -128,15 +138,15 @@ class GitRemote:
         if not wants:
             return []
         caps = await self.capabilities()
-        answer = await self._upload_pack(protocol.fetch_request(caps, wants, haves))
-        return read_pack(protocol.parse_fetch_response(answer),
+        answer = await self._upload_pack(fetch_request(caps, wants, haves))
+        return read_pack(parse_fetch_response(answer),
                          max_object_bytes=max_object_bytes)
 
     # -- pushing -----------------------------------------------------------------------------
 
-    async def receive_refs(self) -> protocol.Advertisement:
+    async def receive_refs(self) -> Advertisement:
         """The receive-pack advertisement: refs and push capabilities."""
-        return protocol.parse_receive_advertisement(
+        return parse_receive_advertisement(
             await self._call("GET", f"info/refs?service={_RECEIVE}", {}))
 
     async def push_pack(self, updates: Sequence[tuple[str, ObjectId | None, ObjectId | None]],
@@ -150,11 +160,11 @@ class GitRemote:
         if not updates:
             return
         adv = await self.receive_refs()
-        body, sideband = protocol.receive_pack_request(adv, list(updates), write_pack(objects))
+        body, sideband = receive_pack_request(adv, list(updates), write_pack(objects))
         answer = await self._call("POST", _RECEIVE, {
             "Content-Type": f"application/x-{_RECEIVE}-request",
             "Accept": f"application/x-{_RECEIVE}-result"}, body)
-        report = protocol.parse_report(answer, sideband)
+        report = parse_report(answer, sideband)
         if report.unpack != "ok":
             raise StorageUnavailable(f"{self.url} could not unpack the pushed objects: "
                                      f"{report.unpack}", backend="git-remote",

@@ -1,4 +1,4 @@
-"""The repo conformance checks (webstore.testing.repo) on memory and SQLite."""
+"""The repo conformance checks (webstore.testing.repo) on memory and SQLite, SHA-256 and SHA-1."""
 
 from __future__ import annotations
 
@@ -20,12 +20,21 @@ except ImportError:  # pragma: no cover
 _ids = itertools.count()
 
 
+class _Factory:
+    """Opens stores on one backend; the checks create repos in ``object_format``."""
+
+    def __init__(self, backend: str, location: str, object_format: str) -> None:
+        self.backend = backend
+        self.location = location
+        self.object_format = object_format
+
+    async def __call__(self, name: str) -> webstore.Store:
+        return await webstore.open(name, self.backend, path=self.location)
+
+
+@pytest.mark.parametrize("object_format", ["sha256", "sha1"])
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
 @pytest.mark.parametrize("check", sorted(REPO_CHECKS))
-def test_repo_check(check: str, backend: str, tmp_path: Path) -> None:
+def test_repo_check(check: str, backend: str, object_format: str, tmp_path: Path) -> None:
     location = str(tmp_path / "repo.sqlite3") if backend == "sqlite" else f"vt-{next(_ids)}"
-
-    async def factory(name: str) -> webstore.Store:
-        return await webstore.open(name, backend, path=location)
-
-    drive(REPO_CHECKS[check](factory))
+    drive(REPO_CHECKS[check](_Factory(backend, location, object_format)))

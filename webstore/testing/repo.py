@@ -2,7 +2,9 @@
 
 Each check is ``async def check_<name>(factory)`` where ``factory(name)`` opens the
 :class:`~webstore.Store` ``name`` on the backend under test; the repo lives beside that store.
-Collected in :data:`REPO_CHECKS`; nothing here imports CPython-only modules.
+The repos a check creates use ``factory.object_format`` (``"sha1"`` / ``"sha256"``) when the
+factory has that attribute, else the default. Collected in :data:`REPO_CHECKS`; nothing here
+imports CPython-only modules.
 """
 
 from __future__ import annotations
@@ -45,11 +47,14 @@ def _clock() -> Callable[[], float]:
 async def _fresh(factory: StoreFactory, name: str) -> tuple[Store, Repo]:
     store = await factory(name)
     await store.backend.delete_prefix(repo_prefix(store.name))
-    return store, await Repo.open(store, clock=_clock())
+    fmt = getattr(factory, "object_format", None)
+    return store, await Repo.open(store, clock=_clock(), object_format=fmt)
 
 
-def _memory_repo() -> Repo:
-    return Repo.memory(f"conf-peer-{next(_mem)}", clock=_clock())
+def _memory_repo(like: Repo) -> Repo:
+    """A peer in another backend, in ``like``'s object format."""
+    return Repo.memory(f"conf-peer-{next(_mem)}", clock=_clock(),
+                       object_format=like.object_format)
 
 
 async def _expect(exc_type: type[BaseException], awaitable: Any) -> BaseException:
@@ -311,7 +316,7 @@ class _Racing(Backend):
 async def check_sync_push_pull_clone(factory: StoreFactory) -> None:
     """Push/pull/clone with a memory repo copy only missing objects and merge diverged work."""
     store, repo = await _fresh(factory, "vconf.sync")
-    peer = _memory_repo()
+    peer = _memory_repo(repo)
     main = repo.branch("main")
     await main.set("n", Counter(1))
     await main.set("doc", {"a": 1})
@@ -347,7 +352,7 @@ async def check_ref_moved_refused(factory: StoreFactory) -> None:
     else:
         raise AssertionError("transaction on a moved branch was committed")
     assert await main.get("k") == 0
-    peer = _memory_repo()
+    peer = _memory_repo(repo)
     await peer.branch("main").set("p", 1)
     target = Repo.on_backend(
         _Racing(store.backend, lambda: repo.branch("main").set("race", 1)), store.name)
@@ -380,7 +385,7 @@ async def check_corruption_detected(factory: StoreFactory) -> None:
     await store.backend.delete_many([key])
     report = await fsck(fresh)
     assert to_hex(blob_id) in report.missing
-    peer = _memory_repo()
+    peer = _memory_repo(fresh)
     await _expect(IntegrityError, clone(fresh, peer))
     assert await peer.refs.list() == {}
     await store.close()

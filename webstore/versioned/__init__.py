@@ -1,4 +1,4 @@
-"""The versioned store: Git-format objects named by SHA-256, branches, history, merge, sync.
+"""The versioned store: Git-format objects (SHA-256 or SHA-1), branches, history, merge, sync.
 
 >>> repo = await Repo.open("notes")            # beside the KV store "notes"
 >>> main = repo.branch("main")
@@ -16,7 +16,7 @@ from webstore.versioned.diff import Added, Change, Removed, Updated
 from webstore.versioned.fsck import FsckReport, fsck
 from webstore.versioned.git_export import export_git
 from webstore.versioned.history import HistoryPage, LogEntry
-from webstore.versioned.ids import ObjectId, parse_id, to_hex
+from webstore.versioned.ids import SHA1, SHA256, ObjectFormat, ObjectId, parse_id, to_hex
 from webstore.versioned.merge import (
     ABSENT,
     CONFLICT,
@@ -36,6 +36,8 @@ from webstore.versioned.watch import Channel, RefEvent, WatchHandle
 __all__ = [
     "ABSENT",
     "CONFLICT",
+    "SHA1",
+    "SHA256",
     "SUBTREE",
     "AddWinsSet",
     "Added",
@@ -53,6 +55,7 @@ __all__ = [
     "MergeConflict",
     "MergeFunction",
     "MergeResult",
+    "ObjectFormat",
     "ObjectId",
     "ObjectStore",
     "RefEvent",

@@ -186,8 +186,9 @@ class Branch:
         this one lose every compare-and-set); compare-and-set stays the guarantee.
         """
         repo = self.repo
+        fmt = await repo.resolve_format()
         blobs = {p: Blob(d) for p, d in staged.items() if d is not None}
-        changes = {p: (blobs[p].id if p in blobs else None) for p in staged}
+        changes = {p: (blobs[p].id_in(fmt) if p in blobs else None) for p in staged}
         async with repo.refs.update(self.ref) as move:
             for _ in range(_RETRIES):
                 head = await self.head() if expected is False else expected
@@ -198,9 +199,9 @@ class Branch:
                     return head  # nothing changed: no empty commit
                 commit = await repo.make_commit(root, [] if head is None else [head], message,
                                                 author)
-                await repo.objects.add([*blobs.values(), *trees, commit])
-                if await move.set_if_equals(head, commit.id):
-                    return commit.id
+                commit_id = (await repo.objects.add([*blobs.values(), *trees, commit]))[-1]
+                if await move.set_if_equals(head, commit_id):
+                    return commit_id
                 if not retry:
                     raise RefMoved(f"branch {self.name!r} moved while committing; nothing "
                                    "changed", ref=self.ref, expected=head, got=await self.head())

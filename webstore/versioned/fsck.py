@@ -4,7 +4,9 @@ Each object is read without the parse cache, so its bytes are re-hashed; a missi
 reported with the object that referenced it, a corrupt one with the integrity error's message.
 A ref holding garbage is reported, not raised. With ``full`` (the default) the objects no ref
 reaches (left by an interrupted commit, or dropped branches) are verified too, like
-``git fsck``, so a flipped byte anywhere in the object store is found.
+``git fsck``, so a flipped byte anywhere in the object store is found. Objects and refs are
+checked in the repo's object format (SHA-256 or SHA-1); a repo whose stored format key holds
+garbage is reported (``bad_format``) and nothing else is checked.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from webstore.errors import IntegrityError
-from webstore.versioned.ids import ID_LENGTH, ObjectId, to_hex
+from webstore.versioned.ids import ObjectId, to_hex
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import parse_object
 
@@ -39,21 +41,25 @@ class FsckReport:
     """Ref name -> why its value is not a commit id."""
     dangling: int = 0
     """Intact objects no ref reaches (only counted with ``full``)."""
+    bad_format: str | None = None
+    """Why the repo's stored object format cannot be read (then nothing else was checked)."""
 
     @property
     def ok(self) -> bool:
         """Whether nothing is missing or corrupt."""
-        return not self.missing and not self.corrupt and not self.bad_refs
+        return not self.missing and not self.corrupt and not self.bad_refs \
+            and self.bad_format is None
 
 
 async def _scan_rest(objects: ObjectStore, reached: set[ObjectId], report: FsckReport) -> None:
     """Verify every stored object the walk did not reach, in batches."""
     names = await objects.names()
+    id_length = objects.object_format.id_length
     for start in range(0, len(names), _BATCH):
         todo: list[ObjectId] = []
         for name in names[start:start + _BATCH]:
             oid = _unhex(name)
-            if len(oid) != ID_LENGTH or to_hex(oid) != name:
+            if len(oid) != id_length or to_hex(oid) != name:
                 report.corrupt[name] = f"stored under a malformed object name {name!r}"
             elif oid not in reached:
                 todo.append(oid)
@@ -62,7 +68,7 @@ async def _scan_rest(objects: ObjectStore, reached: set[ObjectId], report: FsckR
             if raw is None:
                 continue  # deleted meanwhile
             try:
-                parse_object(objects.verify(oid, raw), oid)
+                parse_object(objects.verify(oid, raw), oid, objects.object_format)
             except IntegrityError as exc:
                 report.corrupt[to_hex(oid)] = str(exc)
                 continue
@@ -76,6 +82,11 @@ async def fsck(repo: Repo, *, full: bool = True) -> FsckReport:
     Never raises for bad data: reports it instead.
     """
     report = FsckReport()
+    try:
+        await repo.resolve_format()
+    except IntegrityError as exc:
+        report.bad_format = str(exc)
+        return report
     refs, report.bad_refs = await repo.refs.scan()
     roots: dict[ObjectId, str] = {}
     for name, oid in refs.items():

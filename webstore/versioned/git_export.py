@@ -1,8 +1,10 @@
-"""``export_git``: write the repo as a real SHA-256 Git repository (CPython only).
+"""``export_git``: write the repo as a real Git repository, SHA-256 or SHA-1 (CPython only).
 
 The object bytes are already Git's, so export is "zlib-compress each object to
-``.git/objects/xx/yyyy``" plus refs, ``HEAD`` and a config declaring
-``objectformat = sha256``. ``git fsck --strict``, ``git log`` and ``git cat-file`` then work.
+``.git/objects/xx/yyyy``" plus refs, ``HEAD`` and the config ``git init`` writes for the repo's
+object format: SHA-256 is ``repositoryformatversion = 1`` with ``objectformat = sha256``; SHA-1
+is version 0 with no extensions (Git refuses ``extensions.objectformat`` in a version 0
+repository). ``git fsck --strict``, ``git log`` and ``git cat-file`` then work.
 """
 
 from __future__ import annotations
@@ -11,17 +13,18 @@ import os
 import zlib
 from pathlib import Path
 
-from webstore.versioned.ids import to_hex
+from webstore.versioned.ids import SHA1, to_hex
 from webstore.versioned.repo import Repo
 
 __all__ = ["export_git"]
 
 _CONFIG = """[core]
-\trepositoryformatversion = 1
+\trepositoryformatversion = {version}
 \tfilemode = true
 \tbare = false
-[extensions]
-\tobjectformat = sha256
+"""
+_EXTENSIONS = """[extensions]
+\tobjectformat = {format}
 """
 
 
@@ -39,6 +42,7 @@ async def export_git(repo: Repo, directory: str | os.PathLike[str], *,
     Returns the number of objects written. ``HEAD`` points at ``head`` (default ``main``
     when it exists, else the first branch). Existing objects are kept (they are immutable).
     """
+    fmt = await repo.resolve_format()
     git = Path(directory) / ".git"
     for sub in ("objects/info", "objects/pack", "refs/heads", "refs/tags", "info"):
         (git / sub).mkdir(parents=True, exist_ok=True)
@@ -57,6 +61,8 @@ async def export_git(repo: Repo, directory: str | os.PathLike[str], *,
     branches = await repo.branches()
     chosen = head or ("main" if "main" in branches or not branches else branches[0])
     _write(git / "HEAD", f"ref: refs/heads/{chosen}\n".encode())
-    _write(git / "config", _CONFIG.encode())
+    config = _CONFIG.format(version=0) if fmt == SHA1 else \
+        _CONFIG.format(version=1) + _EXTENSIONS.format(format=fmt.name)
+    _write(git / "config", config.encode())
     _write(git / "description", b"exported by webstore\n")
     return count

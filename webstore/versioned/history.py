@@ -11,7 +11,7 @@ import heapq
 from dataclasses import dataclass
 
 from webstore.errors import InvalidArgument
-from webstore.versioned.ids import ObjectId, parse_id, to_hex
+from webstore.versioned.ids import ObjectId, to_hex
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import Commit
 
@@ -32,7 +32,7 @@ class LogEntry:
 
     @property
     def hex(self) -> str:
-        """The 64-digit object name."""
+        """The hex object name (64 digits SHA-256, 40 SHA-1)."""
         return to_hex(self.id)
 
 
@@ -59,7 +59,8 @@ async def history(objects: ObjectStore, heads: list[ObjectId], *, limit: int = 5
     if cursor is not None:
         if type(cursor) is not str:
             raise InvalidArgument("cursor must be a str from a previous page", argument="cursor")
-        heads = [parse_id(h, "cursor") for h in cursor.split(",") if h]
+        fmt = await objects.resolve_format()
+        heads = [fmt.parse_id(h, "cursor") for h in cursor.split(",") if h]
     heap: list[tuple[int, bytes, ObjectId]] = []
     queued: set[ObjectId] = set()
     for h in heads:

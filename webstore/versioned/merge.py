@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from webstore.errors import InvalidArgument, WebstoreError
-from webstore.versioned.ids import ObjectId
+from webstore.versioned.ids import ObjectFormat, ObjectId
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import Blob, GitObject, Tree, TreeEntry
 from webstore.versioned.trees import Path, join, split_path
@@ -169,6 +169,7 @@ def _same_value(a: Any, b: Any) -> bool:
 @dataclass
 class _Run:
     objects: ObjectStore
+    fmt: ObjectFormat
     functions: MergeFunctions
     out: list[GitObject] = field(default_factory=list)
     conflicts: list[MergeConflict] = field(default_factory=list)
@@ -198,7 +199,7 @@ async def _merge_entry(run: _Run, b: TreeEntry | None, o: TreeEntry | None,
             return None
         tree = Tree(entries)
         run.out.append(tree)
-        return TreeEntry(True, tree.id)
+        return TreeEntry(True, tree.id_in(run.fmt))
     values = [await _value(run.objects, e, path) for e in (b, o, t)]
     # Blob ids differ but a value may be the same in two encodings (0.1.0 framed, JSON):
     # decide "unchanged" on the values, as the ids above would have in one encoding.
@@ -218,18 +219,18 @@ async def _merge_entry(run: _Run, b: TreeEntry | None, o: TreeEntry | None,
         return None
     blob = Blob(encode_value(result, join(path)))
     run.out.append(blob)
-    return TreeEntry(False, blob.id)
+    return TreeEntry(False, blob.id_in(run.fmt))
 
 
 async def merge_trees(objects: ObjectStore, base: ObjectId | None, ours: ObjectId,
                       theirs: ObjectId, functions: MergeFunctions | None = None,
                       ) -> tuple[ObjectId, list[GitObject], list[MergeConflict]]:
     """Merged root tree id, the new objects to store, and the conflicts (empty if none)."""
-    run = _Run(objects, functions or MergeFunctions())
+    run = _Run(objects, await objects.resolve_format(), functions or MergeFunctions())
     b = None if base is None else TreeEntry(True, base)
     merged = await _merge_entry(run, b, TreeEntry(True, ours), TreeEntry(True, theirs), ())
     if merged is None:
         empty = Tree({})
         run.out.append(empty)
-        return empty.id, run.out, run.conflicts
+        return empty.id_in(run.fmt), run.out, run.conflicts
     return merged.id, run.out, run.conflicts

@@ -1,8 +1,9 @@
 """Content-addressed, append-only object store over any backend (Irmin's content store).
 
-``put`` is "hash, then set": an object's key is its SHA-256 name, so writing it twice is
-harmless and nothing is ever overwritten with other bytes. Every read recomputes the hash and
-raises :class:`~webstore.errors.IntegrityError` naming the object when the bytes do not match.
+``put`` is "hash, then set": an object's key is its name in the repo's object format (SHA-256
+or SHA-1), so writing it twice is harmless and nothing is ever overwritten with other bytes.
+Every read recomputes the hash and raises :class:`~webstore.errors.IntegrityError` naming the
+object when the bytes do not match.
 Parsed trees and commits are cached: they are immutable once verified.
 """
 
@@ -12,7 +13,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 
 from webstore.backends import Backend
 from webstore.errors import IntegrityError
-from webstore.versioned.ids import ObjectId, hash_object, to_hex
+from webstore.versioned.formats import StoredFormat
+from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
+from webstore.versioned.ids import object_format as object_format_of
 from webstore.versioned.objects import Blob, Commit, GitObject, Tree, parse_object
 
 __all__ = ["ObjectStore"]
@@ -21,13 +24,45 @@ _CACHE_SIZE = 16384
 
 
 class ObjectStore:
-    """Objects under ``prefix`` on ``backend``, keyed by their 64-hex-digit name."""
+    """Objects under ``prefix`` on ``backend``, keyed by their hex name in ``object_format``.
 
-    def __init__(self, backend: Backend, prefix: str, *, cache_size: int = _CACHE_SIZE) -> None:
+    ``object_format`` is an :class:`ObjectFormat` (or its name), or a repo's
+    :class:`StoredFormat`, read (or, for a new repo, written) before the first read or write.
+    """
+
+    def __init__(self, backend: Backend, prefix: str, *,
+                 object_format: ObjectFormat | StoredFormat | str = SHA256,
+                 cache_size: int = _CACHE_SIZE) -> None:
         self._backend = backend
         self._prefix = prefix
         self._cache: dict[ObjectId, GitObject] = {}
         self._cache_size = cache_size
+        self._stored: StoredFormat | None = None
+        if isinstance(object_format, StoredFormat):
+            self._fmt = object_format.provisional
+            self._stored = None if object_format.format is not None else object_format
+        else:
+            self._fmt = object_format_of(object_format)
+
+    @property
+    def object_format(self) -> ObjectFormat:
+        """How objects are named (for a repo's stored format: known after the first I/O)."""
+        return self._fmt
+
+    async def resolve_format(self) -> ObjectFormat:
+        """The object format, read from storage first when it is a repo's stored format."""
+        if self._stored is not None:
+            await self._settle()
+        return self._fmt
+
+    async def _settle(self) -> None:
+        assert self._stored is not None
+        self._fmt = await self._stored.resolve()
+        self._stored = None
+
+    def id_of(self, obj: GitObject) -> ObjectId:
+        """The name ``obj`` is stored under here."""
+        return self._fmt.hash_object(obj.raw())
 
     def _key(self, oid: ObjectId) -> str:
         return self._prefix + to_hex(oid)
@@ -36,6 +71,9 @@ class ObjectStore:
 
     async def add(self, objects: Iterable[GitObject]) -> list[ObjectId]:
         """Store objects in one atomic batch; return their ids in order."""
+        if self._stored is not None:
+            await self._settle()
+        hash_object = self._fmt.hash_object
         pairs: list[tuple[ObjectId, bytes]] = []
         for obj in objects:
             raw = obj.raw()
@@ -48,18 +86,23 @@ class ObjectStore:
 
         One mismatch raises :class:`IntegrityError` and nothing of the batch is stored.
         """
+        if self._stored is not None:
+            await self._settle()
+        fmt = self._fmt
         for oid, raw in pairs:
-            got = hash_object(raw)
+            got = fmt.hash_object(raw)
             if got != oid:
                 raise IntegrityError(
                     f"received object {to_hex(oid)} hashes to {to_hex(got)}; nothing stored",
                     key=to_hex(oid), expected=to_hex(oid), got=to_hex(got),
                 )
-            parse_object(raw, oid)
+            parse_object(raw, oid, fmt)
         await self.add_raw_verified(pairs)
 
     async def add_raw_verified(self, pairs: Sequence[tuple[ObjectId, bytes]]) -> None:
         """Store pairs whose ids the caller computed itself."""
+        if self._stored is not None:
+            await self._settle()
         if pairs:
             await self._backend.set_many([(self._key(oid), raw) for oid, raw in pairs])
 
@@ -67,7 +110,7 @@ class ObjectStore:
 
     def verify(self, oid: ObjectId, raw: bytes) -> bytes:
         """``raw`` if it hashes to ``oid``, else :class:`IntegrityError` naming the object."""
-        got = hash_object(raw)
+        got = self._fmt.hash_object(raw)
         if got != oid:
             raise IntegrityError(
                 f"object {to_hex(oid)} is corrupt: its bytes hash to {to_hex(got)}",
@@ -77,6 +120,8 @@ class ObjectStore:
 
     async def get_raw(self, oid: ObjectId) -> bytes | None:
         """Verified serialised bytes of an object, ``None`` when it is not stored."""
+        if self._stored is not None:
+            await self._settle()
         raw = await self._backend.get(self._key(oid))
         return None if raw is None else self.verify(oid, bytes(raw))
 
@@ -86,6 +131,8 @@ class ObjectStore:
 
         Unverified reads are for callers that check and report themselves (fsck, sync).
         """
+        if self._stored is not None:
+            await self._settle()
         raws = await self._backend.get_many([self._key(o) for o in oids])
         if not verify:
             return [None if r is None else bytes(r) for r in raws]
@@ -94,6 +141,8 @@ class ObjectStore:
 
     async def has_many(self, oids: Sequence[ObjectId]) -> list[bool]:
         """Which objects are stored (unverified: used to skip copies)."""
+        if self._stored is not None:
+            await self._settle()
         raws = await self._backend.get_many([self._key(o) for o in oids])
         return [r is not None for r in raws]
 
@@ -105,7 +154,7 @@ class ObjectStore:
         raw = await self.get_raw(oid)
         if raw is None:
             return None
-        return self._remember(oid, parse_object(raw, oid))
+        return self._remember(oid, parse_object(raw, oid, self._fmt))
 
     def _remember(self, oid: ObjectId, obj: GitObject) -> GitObject:
         if not isinstance(obj, Blob):
@@ -126,7 +175,7 @@ class ObjectStore:
             for oid, raw in zip(todo, await self.get_raw_many(todo), strict=True):
                 if raw is None:
                     raise IntegrityError(f"object {to_hex(oid)} is missing", key=to_hex(oid))
-                got[oid] = self._remember(oid, parse_object(raw, oid))
+                got[oid] = self._remember(oid, parse_object(raw, oid, self._fmt))
         out = [got[o] for o in oids]
         for oid, obj in zip(oids, out, strict=True):
             if not isinstance(obj, cls):
@@ -171,6 +220,8 @@ class ObjectStore:
 
     async def names(self) -> list[str]:
         """The name every stored object is kept under (fsck reports malformed ones)."""
+        if self._stored is not None:
+            await self._settle()
         cut = len(self._prefix)
         return [k[cut:] for k in await self._backend.keys(self._prefix)]
 
@@ -196,7 +247,7 @@ class ObjectStore:
                     yield oid, referrer, None
                     continue
                 try:
-                    obj = parse_object(self.verify(oid, raw), oid)
+                    obj = parse_object(self.verify(oid, raw), oid, self._fmt)
                 except IntegrityError as exc:
                     yield oid, referrer, exc
                     continue

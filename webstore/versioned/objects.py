@@ -1,8 +1,11 @@
-"""Blob, Tree and Commit in Git's object format, named by SHA-256.
+"""Blob, Tree and Commit in Git's object format, named by SHA-256 or SHA-1.
 
-Serialisation is byte-for-byte what ``git init --object-format=sha256`` writes, so an exported
-repository passes ``git fsck --strict`` and Git computes the same object names. Each object
-knows its ``type_name`` and serialises itself (dulwich's shape).
+Serialisation is byte-for-byte what Git writes (``git init --object-format=sha256``, or the
+SHA-1 default), so an exported repository passes ``git fsck --strict`` and Git computes the
+same object names. Each object knows its ``type_name`` and serialises itself (dulwich's
+shape); its name depends on the repo's :class:`~webstore.versioned.ids.ObjectFormat`
+(:meth:`GitObject.id_in`). Trees and commits embed the ids of what they refer to, so they are
+parsed in one format: ``parse_object(raw, oid, fmt)``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 from webstore.errors import IntegrityError, InvalidArgument
-from webstore.versioned.ids import ID_LENGTH, ObjectId, hash_object, to_hex
+from webstore.versioned.ids import FORMATS, SHA256, ObjectFormat, ObjectId, to_hex
 
 __all__ = [
     "MODE_BLOB",
@@ -45,10 +48,14 @@ class GitObject:
         body = self.body()
         return b"%s %d\x00%s" % (self.type_name, len(body), body)
 
+    def id_in(self, fmt: ObjectFormat) -> ObjectId:
+        """The object's name in a repo of format ``fmt`` (the hash of :meth:`raw`)."""
+        return fmt.hash_object(self.raw())
+
     @property
     def id(self) -> ObjectId:
-        """SHA-256 of :meth:`raw`."""
-        return hash_object(self.raw())
+        """SHA-256 name (``id_in(SHA256)``); code that serves a repo uses :meth:`id_in`."""
+        return SHA256.hash_object(self.raw())
 
 
 @dataclass(frozen=True, eq=True)
@@ -85,17 +92,19 @@ class Tree(GitObject):
     """
 
     type_name: ClassVar[bytes] = b"tree"
-    __slots__ = ("_chunks", "_entries")
+    __slots__ = ("_chunks", "_entries", "_id_length")
 
     def __init__(self, entries: dict[str, TreeEntry] | None = None) -> None:
         self._entries: dict[str, TreeEntry] | None = {} if entries is None else entries
         self._chunks: list[bytes] | None = None
+        self._id_length = 0  # known from the entries' ids (0 while there are none)
 
     @classmethod
-    def _parsed(cls, chunks: list[bytes]) -> Tree:
+    def _parsed(cls, chunks: list[bytes], id_length: int) -> Tree:
         tree = cls.__new__(cls)
         tree._entries = None
         tree._chunks = chunks
+        tree._id_length = id_length
         return tree
 
     @property
@@ -103,7 +112,7 @@ class Tree(GitObject):
         """Name -> entry (built on first use for a tree read from storage)."""
         if self._entries is None:
             assert self._chunks is not None
-            self._entries = _entries_of(b"".join(self._chunks))
+            self._entries = _entries_of(b"".join(self._chunks), self._id_length)
         return self._entries
 
     def chunks(self) -> list[bytes]:
@@ -123,7 +132,8 @@ class Tree(GitObject):
             return ({n: mine[n] for n in names if n in mine},
                     {n: theirs[n] for n in names if n in theirs})
         a, b = set(self.chunks()), set(other.chunks())
-        return _entries_of(b"".join(a - b)), _entries_of(b"".join(b - a))
+        n = self._id_length or other._id_length  # at least one was parsed, so knows it
+        return _entries_of(b"".join(a - b), n), _entries_of(b"".join(b - a), n)
 
     def body(self) -> bytes:  # noqa: D102
         # docstring inherited
@@ -200,32 +210,42 @@ class Commit(GitObject):
         return b"\n".join(lines) + b"\n\n" + self.message.encode()
 
 
-_ENTRY = re.compile(rb"(100644|40000) ([^\x00]+)\x00(.{%d})" % ID_LENGTH, re.DOTALL)
-
-
-_CHUNK = re.compile(rb"((?:100644|40000) ([^\x00]+)\x00.{%d})" % ID_LENGTH, re.DOTALL)
+# Per id length (20: SHA-1, 32: SHA-256): one entry, and one entry as a whole ("chunk").
+_LENGTHS = sorted({f.id_length for f in FORMATS.values()})
+_ENTRY = {n: re.compile(rb"(100644|40000) ([^\x00]+)\x00(.{%d})" % n, re.DOTALL)
+          for n in _LENGTHS}
+_CHUNK = {n: re.compile(rb"((?:100644|40000) ([^\x00]+)\x00.{%d})" % n, re.DOTALL)
+          for n in _LENGTHS}
 _new_entry = functools.partial(tuple.__new__, TreeEntry)
 
 
-def _entries_of(body: bytes) -> dict[str, TreeEntry]:
+def _entries_of(body: bytes, id_length: int) -> dict[str, TreeEntry]:
     # No Python-level call per entry: map over C functions, TreeEntry built by tuple.__new__.
-    found = _ENTRY.findall(body)
+    if not body:
+        return {}
+    found = _ENTRY[id_length].findall(body)
     modes, names, ids = zip(*found, strict=True) if found else ((), (), ())
     entries = map(_new_entry, zip(map(MODE_TREE.__eq__, modes), ids, strict=True))
     return dict(zip(map(bytes.decode, names), entries, strict=True))
 
 
-def _parse_tree(body: bytes) -> Tree:
+def _parse_tree(body: bytes, fmt: ObjectFormat) -> Tree:
     # One C-level scan; every byte must belong to an entry and names must be UTF-8.
-    found = _CHUNK.findall(body)
+    found = _CHUNK[fmt.id_length].findall(body)
     chunks, names = zip(*found, strict=True) if found else ((), ())
     if sum(map(len, chunks)) != len(body):
         raise ValueError("malformed or unsupported tree entry")
     b"/".join(names).decode()
-    return Tree._parsed(list(chunks))
+    return Tree._parsed(list(chunks), fmt.id_length)
 
 
-def _parse_commit(body: bytes) -> Commit:
+def _hex_id(value: bytes, fmt: ObjectFormat) -> ObjectId:
+    if len(value) != fmt.hex_length:
+        raise ValueError(f"{value[:80]!r} is not a {fmt.name} object name")
+    return ObjectId(bytes.fromhex(value.decode()))
+
+
+def _parse_commit(body: bytes, fmt: ObjectFormat) -> Commit:
     head, sep, message = body.partition(b"\n\n")
     if not sep:
         raise ValueError("commit has no blank line before its message")
@@ -242,9 +262,9 @@ def _parse_commit(body: bytes) -> Commit:
     extra: list[tuple[bytes, bytes]] = []
     for key, value in headers:
         if key == b"tree":
-            tree = ObjectId(bytes.fromhex(value.decode()))
+            tree = _hex_id(value, fmt)
         elif key == b"parent":
-            parents.append(ObjectId(bytes.fromhex(value.decode())))
+            parents.append(_hex_id(value, fmt))
         elif key == b"author":
             author = Signature.decode(value)
         elif key == b"committer":
@@ -256,8 +276,12 @@ def _parse_commit(body: bytes) -> Commit:
     return Commit(tree, tuple(parents), author, committer, message.decode(), tuple(extra))
 
 
-def parse_object(raw: bytes, oid: ObjectId | None = None) -> GitObject:
-    """Parse serialised bytes; a malformed object raises :class:`IntegrityError` naming it."""
+def parse_object(raw: bytes, oid: ObjectId | None = None, fmt: ObjectFormat = SHA256
+                 ) -> GitObject:
+    """Parse serialised bytes of a ``fmt`` repo; a malformed object raises IntegrityError.
+
+    The error names the object (``oid``). Ids inside trees and commits must be ``fmt``'s.
+    """
     try:
         nul = raw.index(b"\x00")
         type_name, _, size = raw[:nul].partition(b" ")
@@ -267,9 +291,9 @@ def parse_object(raw: bytes, oid: ObjectId | None = None) -> GitObject:
         if type_name == b"blob":
             return Blob(body)
         if type_name == b"tree":
-            return _parse_tree(body)
+            return _parse_tree(body, fmt)
         if type_name == b"commit":
-            return _parse_commit(body)
+            return _parse_commit(body, fmt)
         raise ValueError(f"unknown object type {type_name!r}")
     except (ValueError, UnicodeDecodeError) as exc:
         name = to_hex(oid) if oid is not None else "object"

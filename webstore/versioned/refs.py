@@ -9,7 +9,8 @@ across several steps (build a commit, then move) so a fast writer in another tab
 every race; its moves are announced when the block ends, outside the lock, because a watcher
 may itself write.
 
-Ref names are ``heads/<branch>`` and ``tags/<tag>``; values are 64 ASCII hex digits.
+Ref names are ``heads/<branch>`` and ``tags/<tag>``; values are ASCII hex object names in the
+repo's object format (64 digits SHA-256, 40 SHA-1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 from webstore._runtime import Channel, services
 from webstore.backends import Backend
 from webstore.errors import IntegrityError, InvalidArgument
-from webstore.versioned.ids import ID_LENGTH, ObjectId, to_hex
+from webstore.versioned.formats import StoredFormat
+from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
+from webstore.versioned.ids import object_format as object_format_of
 from webstore.versioned.watch import Deliver, WatchHandle, hub
 
 __all__ = ["RefStore", "RefUpdate", "check_ref_name"]
@@ -56,6 +59,13 @@ class RefUpdate:
 
     async def set_if_equals(self, expected: ObjectId | None, new: ObjectId | None) -> bool:
         """Compare-and-set the ref; announced when the ``update`` block ends."""
+        refs = self._refs
+        if refs._stored is not None:
+            await refs._settle()
+        for oid, what in ((expected, "expected"), (new, "new")):
+            if oid is not None and len(oid) != refs._fmt.id_length:
+                raise InvalidArgument(f"{what} must be a {refs._fmt.name} object id, not "
+                                      f"{oid!r}", argument=what)
         done = await self._refs._backend.set_if_equals(
             self._refs._prefix + self.ref, _encode(expected), _encode(new))
         if done and expected != new:
@@ -68,13 +78,22 @@ class RefStore:
 
     ``channel`` carries moves to other contexts; by default the runtime's channel when the
     backend is shared (other tabs), else none. ``store_id`` names the storage: every repo on
-    the same storage, in any tab, uses the same id.
+    the same storage, in any tab, uses the same id. ``object_format`` says how long a ref's
+    value is: an :class:`ObjectFormat` (or its name), or a repo's :class:`StoredFormat`, read
+    before the first read or move.
     """
 
     def __init__(self, backend: Backend, prefix: str, *, store_id: str | None = None,
-                 channel: Channel | None = _DEFAULT) -> None:
+                 channel: Channel | None = _DEFAULT,
+                 object_format: ObjectFormat | StoredFormat | str = SHA256) -> None:
         self._backend = backend
         self._prefix = prefix
+        self._stored: StoredFormat | None = None
+        if isinstance(object_format, StoredFormat):
+            self._fmt = object_format.provisional
+            self._stored = None if object_format.format is not None else object_format
+        else:
+            self._fmt = object_format_of(object_format)
         where = getattr(backend, "location", None) or getattr(backend, "path", None) \
             or id(backend)
         self.store_id = store_id or f"{backend.name}:{where}:{prefix}"
@@ -86,6 +105,22 @@ class RefStore:
                 if caps.shared else None
         self.channel: Channel | None = channel
 
+    @property
+    def object_format(self) -> ObjectFormat:
+        """How refs name commits (for a repo's stored format: known after the first I/O)."""
+        return self._fmt
+
+    async def resolve_format(self) -> ObjectFormat:
+        """The object format, read from storage first when it is a repo's stored format."""
+        if self._stored is not None:
+            await self._settle()
+        return self._fmt
+
+    async def _settle(self) -> None:
+        assert self._stored is not None
+        self._fmt = await self._stored.resolve()
+        self._stored = None
+
     def _decode(self, ref: str, raw: bytes | None) -> ObjectId | None:
         if raw is None:
             return None
@@ -93,14 +128,17 @@ class RefStore:
             oid = bytes.fromhex(bytes(raw).decode())
         except (ValueError, UnicodeDecodeError):
             oid = b""
-        if len(oid) != ID_LENGTH:
-            raise IntegrityError(f"ref {ref!r} holds garbage: {bytes(raw)[:80]!r}", key=ref)
+        if len(oid) != self._fmt.id_length:
+            raise IntegrityError(f"ref {ref!r} holds garbage (not a {self._fmt.name} object "
+                                 f"name): {bytes(raw)[:80]!r}", key=ref)
         return ObjectId(oid)
 
     # -- reading ----------------------------------------------------------------------------
 
     async def get(self, ref: str) -> ObjectId | None:
         """Commit a ref points at, ``None`` when absent."""
+        if self._stored is not None:
+            await self._settle()
         return self._decode(ref, await self._backend.get(self._prefix + ref))
 
     async def list(self, prefix: str = "") -> dict[str, ObjectId]:
@@ -113,6 +151,8 @@ class RefStore:
 
     async def scan(self, prefix: str = "") -> tuple[dict[str, ObjectId], dict[str, str]]:
         """``(refs, bad)``: readable refs name -> id, and name -> why for garbage (fsck)."""
+        if self._stored is not None:
+            await self._settle()
         cut = len(self._prefix)
         good: dict[str, ObjectId] = {}
         bad: dict[str, str] = {}

@@ -5,6 +5,10 @@ The shape is dulwich's ``BaseRepo`` and Irmin's ``Store.Make``.
 ``await Repo.open(...)`` accepts a :class:`~webstore.Store` (the repo lives beside it under its
 name), a :class:`~webstore.Backend`, or a store name opened with :func:`webstore.open`.
 :meth:`Repo.memory` is a ready-wired in-memory repo for tests.
+
+A repo names its objects in one format for its whole life, SHA-256 (the default) or SHA-1
+(what GitHub accepts): ``object_format=`` when it is created, stored beside its refs and
+objects under ``repo_prefix(name) + "format"`` (see :mod:`~webstore.versioned.formats`).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from webstore.keys import namespace_prefix
 from webstore.kv.store import Store
 from webstore.versioned.branch import Branch, View
 from webstore.versioned.diff import Change, diff_roots
+from webstore.versioned.formats import StoredFormat
 from webstore.versioned.history import HistoryPage, history, is_ancestor, merge_bases
-from webstore.versioned.ids import ObjectId, parse_id, to_hex
+from webstore.versioned.ids import ObjectFormat, ObjectId, to_hex
+from webstore.versioned.ids import object_format as format_named
 from webstore.versioned.merge import MergeFunction, MergeFunctions, MergeResult, merge_trees
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import Commit, GitObject, Signature
@@ -51,6 +57,10 @@ class Repo:
     def __init__(self, objects: ObjectStore, refs: RefStore, *, author: Author | None = None,
                  clock: Callable[[], float] | None = None,
                  on_close: Callable[[], Awaitable[None]] | None = None) -> None:
+        if objects.object_format != refs.object_format:
+            raise InvalidArgument(
+                f"objects are {objects.object_format.name} but refs are "
+                f"{refs.object_format.name}: a repo keeps one object format", argument="refs")
         self.objects = objects
         self.refs = refs
         self.author = author or _DEFAULT_AUTHOR
@@ -68,16 +78,46 @@ class Repo:
         """Carries this repo's ref moves to other tabs/processes (``None``: in-process only)."""
         return self.refs.channel
 
+    @property
+    def object_format(self) -> str:
+        """``"sha256"`` or ``"sha1"``: how this repo names its objects.
+
+        Known once the repo is opened by :meth:`open`; a repo from :meth:`on_backend` or
+        :meth:`memory` reads its stored format on its first read or write (or
+        :meth:`resolve_format`), until then this is the requested format (default SHA-256).
+        """
+        return self.objects.object_format.name
+
+    async def resolve_format(self) -> ObjectFormat:
+        """The repo's object format, read (or, for a new repo, stored) first if need be.
+
+        Raises :class:`InvalidArgument` when the repo was created with another format than
+        the one asked for, :class:`IntegrityError` when its format key holds garbage.
+        """
+        fmt = await self.objects.resolve_format()
+        await self.refs.resolve_format()
+        return fmt
+
     # -- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def on_backend(cls, backend: Backend, name: str = "default", **options: Any) -> Repo:
-        """The repo ``name`` on an open backend."""
+    def on_backend(cls, backend: Backend, name: str = "default", *,
+                   object_format: str | ObjectFormat | None = None, **options: Any) -> Repo:
+        """The repo ``name`` on an open backend.
+
+        ``object_format`` (``"sha256"`` or ``"sha1"``) is chosen when the repo is created and
+        stored with it; ``None`` means the stored one (SHA-256 for a new repo). The stored
+        format is read on the first read or write (see :meth:`resolve_format`); a mismatch
+        raises :class:`InvalidArgument` there.
+        """
         if not isinstance(backend, Backend):
             raise InvalidArgument(f"backend must be a Backend, not {type(backend).__name__}",
                                   argument="backend")
+        requested = None if object_format is None else format_named(object_format)
         base = repo_prefix(name)
-        return cls(ObjectStore(backend, base + "o/"), RefStore(backend, base + "r/"), **options)
+        stored = StoredFormat(backend, base + "format", requested, (base + "r/", base + "o/"))
+        return cls(ObjectStore(backend, base + "o/", object_format=stored),
+                   RefStore(backend, base + "r/", object_format=stored), **options)
 
     @classmethod
     async def open(cls, target: Store | Backend | str = "default", *,
@@ -85,27 +125,47 @@ class Repo:
                    name: str | None = None, **options: Any) -> Repo:
         """Open a repo on a Store (same name), a Backend (``name``) or a named store.
 
-        A store opened here from a name is closed by :meth:`close`.
+        ``object_format`` (``"sha256"`` or ``"sha1"``, an option) is chosen when the repo is
+        created and stored with it; without it an existing repo opens in its own format, a
+        new one as SHA-256. Another format than the stored one raises
+        :class:`InvalidArgument` naming both. A store opened here from a name is closed by
+        :meth:`close`.
         """
         if isinstance(target, Store):
-            return cls.on_backend(target.backend, name or target.name, **options)
-        if isinstance(target, Backend):
-            return cls.on_backend(target, name or "default", **options)
-        if type(target) is not str:
+            repo = cls.on_backend(target.backend, name or target.name, **options)
+        elif isinstance(target, Backend):
+            repo = cls.on_backend(target, name or "default", **options)
+        elif type(target) is not str:
             raise InvalidArgument("target must be a Store, a Backend or a store name, not "
                                   f"{type(target).__name__}", argument="target")
-        from webstore._open import open as open_store
+        else:
+            from webstore._open import open as open_store
 
-        store = await open_store(target, backend, path=path)
-        return cls.on_backend(store.backend, name or target, on_close=store.close, **options)
+            if options.get("object_format") is not None:
+                format_named(options["object_format"])  # a bad argument opens nothing
+            store = await open_store(target, backend, path=path)
+            try:
+                repo = cls.on_backend(store.backend, name or target, on_close=store.close,
+                                      **options)
+            except BaseException:
+                await store.close()
+                raise
+        try:
+            await repo.resolve_format()
+        except BaseException:
+            await repo.close()
+            raise
+        return repo
 
     @classmethod
-    def memory(cls, name: str | None = None, **options: Any) -> Repo:
+    def memory(cls, name: str | None = None, *, object_format: str | ObjectFormat | None = None,
+               **options: Any) -> Repo:
         """A fresh in-memory repo (shared by name within the process when ``name`` is given)."""
         from webstore.backends._memory import MemoryBackend
 
         location = name if name is not None else f"repo-{next(_memory_ids)}-{id(cls)}"
-        return cls.on_backend(MemoryBackend(location), "repo", **options)
+        return cls.on_backend(MemoryBackend(location), "repo", object_format=object_format,
+                              **options)
 
     async def close(self) -> None:
         """Close the underlying store if this repo opened it."""
@@ -165,17 +225,18 @@ class Repo:
 
     async def resolve(self, rev: str | ObjectId, argument: str = "rev") -> ObjectId:
         """Commit of a branch name, ``tags/<name>``, tag name, or commit id (bytes / hex)."""
+        fmt = await self.resolve_format()
         if isinstance(rev, bytes):
-            oid = parse_id(rev, argument)
+            oid = fmt.parse_id(rev, argument)
         elif type(rev) is str:
             found = await self.refs.get("heads/" + rev) if not rev.startswith("tags/") else None
             if found is None:
                 found = await self.refs.get(rev if rev.startswith("tags/") else "tags/" + rev)
             if found is not None:
                 return found
-            if len(rev) != 64:
+            if len(rev) != fmt.hex_length:
                 raise KeyNotFound(rev, where="branches and tags")
-            oid = parse_id(rev, argument)
+            oid = fmt.parse_id(rev, argument)
         else:
             raise InvalidArgument(f"{argument} must be a branch, tag or commit id, not "
                                   f"{type(rev).__name__}", argument=argument)
@@ -295,10 +356,10 @@ class Repo:
         name = source if isinstance(source, str) else to_hex(source)[:12]
         commit = await self.make_commit(tree, [ours, theirs],
                                         message or f"Merge {name} into {into}", author)
-        await self.objects.add([*objs, commit])
-        if not await self.refs.set_if_equals(branch.ref, ours, commit.id):
+        commit_id = (await self.objects.add([*objs, commit]))[-1]
+        if not await self.refs.set_if_equals(branch.ref, ours, commit_id):
             raise RefMoved(f"branch {into!r} moved during the merge", ref=branch.ref)
-        return MergeResult(commit.id)
+        return MergeResult(commit_id)
 
     # -- watches ------------------------------------------------------------------------------
 

@@ -12,13 +12,16 @@ with valid entry names, and every referenced object present. One failure raises
 :class:`~webstore.errors.IntegrityError` naming the object and stores nothing; all received
 objects are stored in one batch before any ref moves. Refs move by compare-and-set: a target
 that moved concurrently is refused with :class:`~webstore.errors.RefMoved`.
+
+Both repos must name objects in one format: syncing a SHA-1 repo with a SHA-256 one raises
+:class:`~webstore.errors.InvalidArgument` naming both formats before anything is stored.
 """
 
 from __future__ import annotations
 
 from webstore.errors import Conflict, IntegrityError, InvalidArgument, KeyNotFound, RefMoved
 from webstore.versioned.history import is_ancestor
-from webstore.versioned.ids import ObjectId, hash_object, to_hex
+from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
 from webstore.versioned.merge import MergeResult
 from webstore.versioned.objects import Commit, GitObject, Tree, parse_object
 from webstore.versioned.refs import check_ref_name
@@ -39,19 +42,29 @@ def _refuse(message: str, oid: ObjectId, **fields: str) -> IntegrityError:
     return IntegrityError(f"{message}; nothing was stored", key=to_hex(oid), **fields)
 
 
+async def _same_format(src: Repo, dst: Repo) -> ObjectFormat:
+    """The format both repos use; two formats raise InvalidArgument naming both."""
+    a, b = await src.resolve_format(), await dst.resolve_format()
+    if a != b:
+        raise InvalidArgument(
+            f"cannot sync a {a.name} repo (source) with a {b.name} repo (target): they name "
+            "objects differently; nothing was stored", argument="dst")
+    return a
+
+
 def _check_received(oid: ObjectId, raw: bytes, expected: bytes, referrer: str,
-                    limit: int) -> GitObject:
+                    limit: int, *, fmt: ObjectFormat = SHA256) -> GitObject:
     """Parse one object from the peer after checking its size, hash, type and form."""
     name = to_hex(oid)
     if len(raw) > limit:
         raise _refuse(f"object {name} (referenced by {referrer}) is {len(raw)} bytes, over "
                       f"the sync limit max_object_bytes={limit}", oid)
-    got = hash_object(raw)
+    got = fmt.hash_object(raw)
     if got != oid:
         raise _refuse(f"object {name} (referenced by {referrer}) hashes to {to_hex(got)}",
                       oid, expected=name, got=to_hex(got))
     try:
-        obj = parse_object(raw, oid)
+        obj = parse_object(raw, oid, fmt)
     except IntegrityError as exc:
         raise _refuse(f"{exc} (referenced by {referrer})", oid) from None
     if obj.type_name != expected:
@@ -104,6 +117,7 @@ async def _receive(src: Repo, dst: Repo, heads: dict[ObjectId, str],
     if type(max_object_bytes) is not int or max_object_bytes < 1:
         raise InvalidArgument(f"max_object_bytes must be a positive int, not "
                               f"{max_object_bytes!r}", argument="max_object_bytes")
+    fmt = await _same_format(src, dst)
     kinds: dict[ObjectId, bytes] = {}
     frontier: list[_Wanted] = []
     for oid, ref in heads.items():
@@ -127,7 +141,7 @@ async def _receive(src: Repo, dst: Repo, heads: dict[ObjectId, str],
                 raise _refuse(f"object {to_hex(oid)} (referenced by {referrer}) is missing "
                               "from the source", oid)
             data = raw
-            obj = _check_received(oid, data, expected, referrer, max_object_bytes)
+            obj = _check_received(oid, data, expected, referrer, max_object_bytes, fmt=fmt)
             received.append((oid, data))
             for child in _wanted_children(oid, obj):
                 seen = kinds.get(child[0])
@@ -149,6 +163,7 @@ async def fetch(src: Repo, dst: Repo, heads: list[ObjectId], *,
     Returns how many objects were stored. Any bad object raises :class:`IntegrityError`
     and nothing at all is stored.
     """
+    await _same_format(src, dst)
     received = await _receive(src, dst, {h: to_hex(h) for h in heads}, max_object_bytes)
     await dst.objects.add_raw_verified(received)
     return len(received)
@@ -167,6 +182,7 @@ async def push(src: Repo, dst: Repo, branch: str = "main", *, to: str | None = N
     Fast-forwards the target; a diverged target raises :class:`Conflict` unless ``merge``,
     which merges in ``dst`` (conflicts are returned, nothing committed).
     """
+    await _same_format(src, dst)
     source = src.branch(branch)
     head = await source.head()
     if head is None:
@@ -213,6 +229,7 @@ async def clone(src: Repo, dst: Repo, *,
     Every ref is checked before any object is stored or any ref moves; if a ref moves
     concurrently while they are being set, the refs already set are put back.
     """
+    await _same_format(src, dst)
     refs = {_check_peer_ref(r): oid for r, oid in (await src.refs.list()).items()}
     current = {ref: await dst.refs.get(ref) for ref in refs}
     for ref, oid in refs.items():

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from webstore.errors import InvalidKey
 from webstore.keys import validate_key
-from webstore.versioned.ids import ObjectId
+from webstore.versioned.ids import ObjectFormat, ObjectId
 from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import GitObject, Tree, TreeEntry
 
@@ -77,16 +77,17 @@ async def write_changes(objects: ObjectStore, root: ObjectId | None,
     ``changes`` must be normalised: no path is a prefix of another, except a removal that
     precedes settings below it. Nothing is written; the caller batches the returned objects.
     """
+    fmt = await objects.resolve_format()
     out: list[GitObject] = []
-    new_root = await _edit(objects, root, changes, out)
+    new_root = await _edit(objects, fmt, root, changes, out)
     if new_root is None:
         empty = Tree({})
         out.append(empty)
-        new_root = empty.id
+        new_root = empty.id_in(fmt)
     return new_root, out
 
 
-async def _edit(objects: ObjectStore, tree_id: ObjectId | None,
+async def _edit(objects: ObjectStore, fmt: ObjectFormat, tree_id: ObjectId | None,
                 changes: Mapping[Path, ObjectId | None], out: list[GitObject]) -> ObjectId | None:
     base = (await objects.read_tree(tree_id)).entries if tree_id is not None else {}
     entries = dict(base)
@@ -104,7 +105,8 @@ async def _edit(objects: ObjectStore, tree_id: ObjectId | None,
             entries[name] = TreeEntry(False, blob)
     for name, sub in groups.items():
         child = entries.get(name)
-        new_sub = await _edit(objects, child.id if child and child.is_tree else None, sub, out)
+        new_sub = await _edit(objects, fmt, child.id if child and child.is_tree else None, sub,
+                              out)
         if new_sub is None:
             if child is not None and child.is_tree:
                 entries.pop(name)  # a value at ``name`` is untouched by removals below it
@@ -116,4 +118,4 @@ async def _edit(objects: ObjectStore, tree_id: ObjectId | None,
         return tree_id
     tree = Tree(entries)
     out.append(tree)
-    return tree.id
+    return tree.id_in(fmt)

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   open, openRepo, get, set, del, keys, runtime,
-  KeyNotFound, UnsupportedValue, InvalidKey, StoreClosed, WebstoreError,
+  KeyNotFound, UnsupportedValue, InvalidKey, InvalidArgument, StoreClosed, WebstoreError,
 } from "../../wasm/js/index.js";
 
 let n = 0;
@@ -133,6 +133,47 @@ test("idb-keyval style functions on the default store", async () => {
   assert.ok((await keys()).includes("hello"));
   await del("hello");
   assert.equal(await get("hello"), undefined);
+});
+
+test("store.watch: one call per durable batch, prefix filter, unsubscribe", async () => {
+  const s = await fresh();
+  const all = [];
+  const inside = [];
+  const values = [];
+  const stop = s.watch(async (changes) => {
+    all.push(changes);
+    values.push(await s.getMany(changes.map((c) => c.key))); // durable: readable now
+  });
+  const stopInside = s.watch((changes) => inside.push(changes), { prefix: "in/" });
+  await s.set("in/a", { big: "value" });
+  await s.setMany({ "in/b": 1, out: 2 });
+  await assert.rejects(s.setMany([["in/c", 3], ["bad", () => 1]]));
+  await s.delete("out");
+  await s.deleteMany(["in/a", "in/b"]);
+  await s.set("in/c", 4);
+  await s.clear();
+  assert.deepEqual(all, [
+    [{ key: "in/a", type: "set" }],
+    [{ key: "in/b", type: "set" }, { key: "out", type: "set" }],
+    [{ key: "out", type: "delete" }],
+    [{ key: "in/a", type: "delete" }, { key: "in/b", type: "delete" }],
+    [{ key: "in/c", type: "set" }],
+    [{ key: "in/c", type: "delete" }],
+  ]);
+  assert.deepEqual(values, [[{ big: "value" }], [1, 2], [undefined], [undefined, undefined],
+    [4], [undefined]]);
+  assert.deepEqual(inside, [all[0], [{ key: "in/b", type: "set" }], all[3], all[4], all[5]]);
+  stop();
+  stop(); // idempotent
+  await s.set("in/d", 5);
+  assert.equal(all.length, 6, "no event after unsubscribe");
+  assert.equal(inside.length, 6);
+  stopInside();
+  await s.set("in/e", 6);
+  assert.equal(inside.length, 6);
+  assert.throws(() => s.watch("not a function"), TypeError);
+  assert.throws(() => s.watch(() => {}, { prefix: 1 }), InvalidArgument);
+  await s.close();
 });
 
 test("repo: commits, history, time travel, diff, branch, merge, conflicts, watch", async () => {

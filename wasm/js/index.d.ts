@@ -32,6 +32,9 @@ export interface StorageInfo {
   persisted: boolean | null;
 }
 
+/** One key an atomic write set or deleted (values are not sent: read them). */
+export interface KeyChange { key: string; type: "set" | "delete"; }
+
 export class Store {
   private constructor();
   readonly name: string;
@@ -48,6 +51,12 @@ export class Store {
   getMany<T = Value>(keys: Iterable<string>): Promise<(T | undefined)[]>;
   deleteMany(keys: Iterable<string>): Promise<void>;
   clear(): Promise<void>;
+  /**
+   * Called once per durable atomic write (here or in another tab or worker) with the keys
+   * under `prefix`. Returns the unsubscribe function.
+   */
+  watch(callback: (changes: KeyChange[]) => void | Promise<void>,
+    options?: { prefix?: string }): () => void;
   close(): Promise<void>;
   storageInfo(): Promise<StorageInfo>;
   persist(): Promise<boolean | null>;

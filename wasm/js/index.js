@@ -11,6 +11,7 @@
 // a BigInt is a Python int, so it reads back as a BigInt only outside the safe-integer range
 // (one int type is shared with Python). Dates are refused: store toISOString() or getTime().
 // ArrayBuffer <-> Python bytes; every TypedArray kind comes back as the same kind.
+import { fromEnvelope } from "./errors.js";
 import { runtime, unwrap } from "./runtime.js";
 import { toPython } from "./values.js";
 
@@ -24,9 +25,27 @@ function openArgs(name, options) {
   return [String(name), options.backend ?? undefined, options.path ?? undefined];
 }
 
+// Start a watch through `py.watch(...args)` (a Python handle, or an error envelope thrown
+// here); the returned function stops it once and is kept in `watches` until then.
+function subscribe(py, watches, callback, ...args) {
+  if (typeof callback !== "function") throw new TypeError("watch: callback must be a function");
+  const handle = py.watch(...args);
+  if (Array.isArray(handle)) throw fromEnvelope(handle);
+  let active = true;
+  const stop = () => {
+    if (!active) return;
+    active = false;
+    watches.delete(stop);
+    py.unwatch(handle);
+    handle.destroy();
+  };
+  watches.add(stop);
+  return stop;
+}
+
 /** A key-value store on the backend webstore chose (or the one asked for). */
 export class Store {
-  #api; #py; #info;
+  #api; #py; #info; #watches = new Set();
   /** @internal */
   constructor(api, py) {
     this.#api = api;
@@ -75,10 +94,23 @@ export class Store {
   }
   /** Remove every key atomically. */
   deleteMany(keys) { return this.#call("delete_many", [...keys]); }
-  /** Remove every key of this store. */
+  /** Remove every key of this store (reported to watchers as a delete of each key). */
   clear() { return this.#call("clear"); }
-  /** Close the store; later calls reject with StoreClosed. */
-  close() { return this.#call("close"); }
+  /**
+   * Call `callback(changes)` after each durable write to this store, here or (in browsers)
+   * in another tab or worker: one call per atomic batch, `changes` being
+   * `[{key, type: "set" | "delete"}]` for the keys starting with `prefix` (batches touching
+   * none are not reported). Values are not included: read them. Returns the unsubscribe
+   * function.
+   */
+  watch(callback, { prefix = "" } = {}) {
+    return subscribe(this.#py, this.#watches, callback, callback, prefix);
+  }
+  /** Stop every watch and close the store; later calls reject with StoreClosed. */
+  close() {
+    for (const stop of [...this.#watches]) stop();
+    return this.#call("close");
+  }
   /** `{estimate: {usage, quota} | null, persisted: boolean | null}` of the origin. */
   storageInfo() { return this.#call("estimate"); }
   /** Ask the browser not to evict this origin's data (`null` where there is no such API). */
@@ -200,21 +232,8 @@ export class Repo {
   _value(value, path) { return toPython(value, path); }
   /** @internal */
   _watch(branch, callback, prefix) {
-    if (typeof callback !== "function") throw new TypeError("watch: callback must be a function");
     const deliver = (old, next, changes) => callback({ old, new: next, changes });
-    const handle = this.#py.watch(branch, deliver, prefix);
-    if (Array.isArray(handle)) unwrap(Promise.resolve(handle)); // throws asynchronously
-    if (Array.isArray(handle)) throw new Error(handle[2]);
-    let active = true;
-    const stop = () => {
-      if (!active) return;
-      active = false;
-      this.#watches.delete(stop);
-      this.#py.unwatch(handle);
-      handle.destroy();
-    };
-    this.#watches.add(stop);
-    return stop;
+    return subscribe(this.#py, this.#watches, callback, branch, deliver, prefix);
   }
   /** The branch `name` (created by its first write). */
   branch(name = "main") { return new Branch(this, name); }

@@ -25,6 +25,7 @@ from webstore.errors import InvalidArgument, UnsupportedValue, WebstoreError
 from webstore.kv.codec import MAX_DEPTH
 from webstore.kv.store import Store
 from webstore.kv.typed import TypedArray, typed_kind
+from webstore.kv.watch import KeyChange, KeyWatchHandle
 from webstore.platform import quota
 from webstore.versioned import Added, MergeResult, Removed, Repo, WatchHandle
 from webstore.versioned.history import HistoryPage
@@ -156,6 +157,14 @@ async def _envelope(work: Awaitable[Any]) -> Any:
     return to_js([True, result])
 
 
+def _started(start: Callable[[], Any]) -> Any:
+    """A watch handle (a PyProxy in JS), or the error envelope of why it could not start."""
+    try:
+        return start()
+    except Exception as exc:
+        return to_js(_error(exc))
+
+
 def _hex(oid: ObjectId | None) -> str | None:
     return None if oid is None else to_hex(oid)
 
@@ -232,6 +241,16 @@ class JsStore:
 
     async def _persist(self) -> bool | None:
         return await quota.persist()
+
+    def watch(self, callback: Callable[..., Any], prefix: str) -> Any:
+        """Watch the store; ``callback([{key, type}])`` gets a JS array (a Promise is awaited)."""
+        def deliver(changes: list[KeyChange]) -> Any:
+            return callback(to_js([{"key": c.key, "type": c.kind} for c in changes]))
+
+        return _started(lambda: self.store.watch(deliver, prefix))
+
+    unwatch = staticmethod(KeyWatchHandle.unwatch)
+    """Stop a watch started by :meth:`watch`."""
 
 
 def open_kv(name: Any, backend: Any, path: Any) -> Any:
@@ -367,16 +386,10 @@ class JsRepo:
         def deliver(old: ObjectId | None, new: ObjectId | None, changes: list[Any]) -> None:
             callback(to_js(_hex(old)), to_js(_hex(new)), to_js(_changes(changes)))
 
-        try:
-            handle = self.repo.branch(branch).watch(deliver, prefix=prefix)
-        except Exception as exc:
-            return to_js(_error(exc))
-        return handle
+        return _started(lambda: self.repo.branch(branch).watch(deliver, prefix=prefix))
 
-    @staticmethod
-    def unwatch(handle: WatchHandle) -> None:
-        """Stop a watch started by :meth:`watch`."""
-        handle.unwatch()
+    unwatch = staticmethod(WatchHandle.unwatch)
+    """Stop a watch started by :meth:`watch`."""
 
 
 def open_repo(name: Any, backend: Any, path: Any) -> Any:

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" != "--no-install" ]]; then
+  if ! command -v lighttpd >/dev/null && [ "$(id -u)" = 0 ]; then  # the demo's Git remote
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends lighttpd >/dev/null
+  fi
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -e .
   npm ci --no-audit --no-fund --loglevel=error

@@ -160,10 +160,19 @@ async def quota_check(backend, location, value_bytes, count):
                        "intact": intact, "works_again": works_again})
 
 
-# -- versioned store: watches across tabs, and two backends diverging and merging -------------
+# -- watches across tabs (branches and key-value stores), two backends diverging and merging ---
 
 _WATCHES = {}
 _WAITERS = []
+
+
+def _record(events, event):
+    """Append a watch callback's ``event`` and wake the waiters it satisfies."""
+    events.append(event)
+    for waiter in list(_WAITERS):
+        if waiter[0]():
+            _WAITERS.remove(waiter)
+            waiter[1]()
 
 
 def _change_json(change):
@@ -187,16 +196,12 @@ async def watch_start(backend, location, key, prefix=""):
     events = []
 
     def callback(old, new, changes):
-        events.append({"old": _hex(old), "new": _hex(new),
-                       "changes": [_change_json(c) for c in changes]})
-        for waiter in list(_WAITERS):
-            if waiter[0]():
-                _WAITERS.remove(waiter)
-                waiter[1]()
+        _record(events, {"old": _hex(old), "new": _hex(new),
+                         "changes": [_change_json(c) for c in changes]})
 
     branch = repo.branch("main")
     handle = branch.watch(callback, prefix=prefix)
-    _WATCHES[key] = {"repo": repo, "handle": handle, "events": events}
+    _WATCHES[key] = {"owner": repo, "handle": handle, "events": events}
     channel = repo.channel
     return json.dumps({"head": _hex(await branch.head()),
                        "channel": None if channel is None else channel.kind})
@@ -238,11 +243,46 @@ async def watch_wait(key, count, timeout_ms):
 
 
 async def watch_stop(key, backend, location):
-    """Unwatch, close the repo and remove what the test stored."""
+    """Unwatch, close the repo or store and remove what the test stored."""
     watch = _WATCHES.pop(key)
     watch["handle"].unwatch()
-    await watch["repo"].close()
+    await watch["owner"].close()
     await forget(backend, location)
+
+
+async def kv_watch_start(backend, location, key, prefix=""):
+    """Watch the key-value store ``watched`` on ``backend``/``location``; record every callback.
+
+    Each event is ``{"changes": [[key, kind], ...], "values": [...]}``, the values read by the
+    callback from this tab's store (the notice must not outrun the data). Wait with
+    :func:`watch_wait`, end with :func:`watch_stop`. JSON ``{"channel"}``: the channel kind.
+    """
+    store = await webstore.open("watched", backend=backend, path=location)
+    events = []
+
+    async def callback(changes):
+        values = await store.get_many([c.key for c in changes])
+        _record(events, {"changes": [list(c) for c in changes], "values": values})
+
+    handle = store.watch(callback, prefix)
+    _WATCHES[key] = {"owner": store, "handle": handle, "events": events}
+    channel = store.channel
+    return json.dumps({"channel": None if channel is None else channel.kind})
+
+
+async def kv_write(backend, location, op, args_json):
+    """Call ``Store.<op>(*args)`` on the key-value store ``watched`` (args as JSON)."""
+    async with webstore.open("watched", backend=backend, path=location) as store:
+        result = await getattr(store, op)(*json.loads(args_json))
+    return json.dumps(result)
+
+
+async def kv_write_many(backend, location, folder, count):
+    """``count`` separate ``set`` calls under ``folder`` on ``watched``, back to back."""
+    async with webstore.open("watched", backend=backend, path=location) as store:
+        for i in range(count):
+            await store.set(f"{folder}/{i}", {"n": i, "pad": "x" * 200})
+    return json.dumps(count)
 
 
 async def repo_commit(backend, location, path, value_json):

@@ -58,9 +58,10 @@ class Store:
             or id(backend)
         self.store_id = f"kv:{backend.name}:{where}:{name}"
         caps = backend.capabilities
-        # Other tabs may watch a shared store: every write is published there.
-        self._channel: Channel | None = services().channel(
+        self.channel: Channel | None = services().channel(
             self.store_id, storage_events=caps.storage_events) if caps.shared else None
+        """Carries changes to other tabs and workers; every write to a shared store (one other
+        contexts can open) is published there, since they may watch it. ``None``: no others."""
         self._handles: list[KeyWatchHandle] = []
 
     # -- introspection ----------------------------------------------------------------------
@@ -109,7 +110,7 @@ class Store:
 
     async def _changed(self, changes: list[KeyChange]) -> None:
         """Announce a durable write (callers first check that anyone may listen)."""
-        await hub.changed(self.store_id, changes, self._channel)
+        await hub.changed(self.store_id, changes, self.channel)
 
     def _prefix_arg(self, prefix: object) -> str:
         if type(prefix) is not str:
@@ -139,14 +140,14 @@ class Store:
         self._check()
         full = self._key(key)
         await self._backend.set_many([(full, encode(value))])
-        if self._channel is not None or self.store_id in _WATCHED:
+        if self.channel is not None or self.store_id in _WATCHED:
             await self._changed([KeyChange(key, SET)])
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
         self._check()
         await self._backend.delete_many([self._key(key)])
-        if self._channel is not None or self.store_id in _WATCHED:
+        if self.channel is not None or self.store_id in _WATCHED:
             await self._changed([KeyChange(key, DELETE)])
 
     async def has(self, key: str) -> bool:
@@ -167,7 +168,7 @@ class Store:
         done = await self._backend.set_if_equals(
             full, old, None if new is None else encode(new)
         )
-        if done and (self._channel is not None or self.store_id in _WATCHED):
+        if done and (self.channel is not None or self.store_id in _WATCHED):
             await self._changed([KeyChange(key, DELETE if new is None else SET)])
         return done
 
@@ -222,7 +223,7 @@ class Store:
                 ) from None
         if encoded:
             await self._backend.set_many(encoded)
-            if self._channel is not None or self.store_id in _WATCHED:
+            if self.channel is not None or self.store_id in _WATCHED:
                 cut = len(prefix)
                 await self._changed(
                     [KeyChange(k[cut:], SET) for k in dict.fromkeys(k for k, _ in encoded)])
@@ -244,7 +245,7 @@ class Store:
         full = self._keys(keys)
         if full:
             await self._backend.delete_many(full)
-            if self._channel is not None or self.store_id in _WATCHED:
+            if self.channel is not None or self.store_id in _WATCHED:
                 cut = len(self._prefix)
                 await self._changed([KeyChange(k[cut:], DELETE) for k in dict.fromkeys(full)])
 
@@ -273,7 +274,7 @@ class Store:
         just after the clear.
         """
         self._check()
-        if self._channel is None and self.store_id not in _WATCHED:
+        if self.channel is None and self.store_id not in _WATCHED:
             await self._backend.delete_prefix(self._prefix)
             return
         full = await self._backend.keys(self._prefix)
@@ -302,7 +303,7 @@ class Store:
             raise InvalidArgument(f"prefix must be a str, not {type(prefix).__name__}",
                                   argument="prefix")
         handle = KeyWatchHandle(self.store_id, prefix, callback)
-        hub.add(handle, self._channel)
+        hub.add(handle, self.channel)
         self._handles.append(handle)
         return handle
 

@@ -11,21 +11,15 @@ timeout that fails the test); nothing sleeps or polls.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
+# Two tabs per engine and the wait on a watch are the branch watches' (one fixture, one helper).
+from test_versioned import ENGINES, PERSISTENT, tabs, wait
 
-ENGINES = [e for e in os.environ.get("WEBSTORE_ENGINES", "chromium,firefox,webkit").split(",")
-           if e]
-PERSISTENT = ["indexeddb", "localstorage"]
-WAIT_MS = 60_000
+__all__ = ["tabs"]  # the fixture, used by name
 BURST = 60
-NO_BROADCAST = "delete window.BroadcastChannel;"
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
@@ -34,38 +28,12 @@ def pytest_generate_tests(metafunc: Any) -> None:
         metafunc.parametrize("engine,backend", cases, ids=[f"{e}-{b}" for e, b in cases])
 
 
-@pytest.fixture(scope="module")
-def tabs(engines: Any, server_url: str) -> Iterator[Any]:
-    """``tabs(engine, fallback=False)``: two loaded tabs (A, B) of one origin, reused."""
-    opened: dict[tuple[str, bool], list[Any]] = {}
-
-    def get(engine: str, fallback: bool = False) -> list[Any]:
-        key = (engine, fallback)
-        if key not in opened:
-            opened[key] = engines(engine).open_tabs(
-                f"{server_url}/tests/browser/page.html", 2,
-                NO_BROADCAST if fallback else None)
-        return opened[key]
-
-    yield get
-    for pages in opened.values():
-        for page in pages:
-            with contextlib.suppress(Exception):
-                page.close()
-
-
 def location(kind: str) -> str:
     return f"kv-{kind}-{time.time_ns()}"
 
 
 def write(tab: Any, backend: str, where: str, op: str, *args: Any) -> Any:
     return json.loads(tab.call("py", "kv_write", backend, where, op, json.dumps(args)))
-
-
-def wait(tab: Any, key: str, count: int) -> list[dict[str, Any]]:
-    got = json.loads(tab.call("py", "watch_wait", key, count, WAIT_MS))
-    assert got["errors"] == [], got
-    return got["events"]
 
 
 def check_cross_tab(a: Any, b: Any, backend: str, channel: str) -> None:

@@ -11,6 +11,7 @@ import js
 
 import webstore
 from webstore.errors import RefMoved
+from webstore.testing.raw import object_key
 from webstore.versioned import Repo, fsck, to_hex
 
 
@@ -259,7 +260,7 @@ async def corruption(backend, location, seed, objects, values, kinds=("flip", "t
            "wrong_data": [], "other_errors": [], "path_reads_refused": 0}
     for oid in rng.sample(ids, objects):
         kind = rng.choice(kinds)
-        await _inject(backend, location, repo.objects.key(oid), kind, rng.randrange(1 << 20),
+        await _inject(backend, location, object_key(repo, oid), kind, rng.randrange(1 << 20),
                       rng.randrange(8))
         out["objects_injected"].append([to_hex(oid), kind])
     prefix = namespace_prefix("corrupt-kv")

@@ -20,6 +20,7 @@ from webstore.backends._sqlite import SQLiteBackend
 from webstore.errors import RefMoved
 from webstore.kv.store import Store
 from webstore.testing import drive
+from webstore.testing.raw import raw_backend
 from webstore.versioned import Repo, to_hex
 
 KV_KEYS = [f"k{i}" for i in range(10)]
@@ -67,7 +68,7 @@ async def repo_loop(path: str, fd: int, seed: int, writer: str = "w", count: int
         _say(fd, f"C {to_hex(commit)}")
         i += 1
     _say(fd, f"D {retries} {gave_up}")
-    await repo.objects.backend.close()
+    await raw_backend(repo).close()
 
 
 def kv_batch(writer: str, i: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from _writer import kv_batch
 from webstore.backends._sqlite import SQLiteBackend
 from webstore.kv.store import Store
 from webstore.testing import drive, same
+from webstore.testing.raw import raw_backend
 from webstore.versioned import Repo, fsck, parse_id
 
 PER_WRITER = 2000 if nightly() else 500
@@ -65,7 +66,7 @@ def test_two_processes_commit_to_one_branch(engine: str, tmp_path: Path) -> None
                 assert await repo.branch("main").get(f"{who}/last") == PER_WRITER - 1
             return len(page.entries)
         finally:
-            await repo.objects.backend.close()
+            await raw_backend(repo).close()
 
     total = drive(check())
     assert total == len(WRITERS) * PER_WRITER, f"history has {total} commits"

@@ -28,6 +28,7 @@ from _writer import KV_KEYS
 from webstore.backends._sqlite import SQLiteBackend
 from webstore.kv.store import Store
 from webstore.testing import drive
+from webstore.testing.raw import raw_backend
 from webstore.versioned import Repo, fsck, parse_id
 
 KILLS = 1000 if nightly() else 100
@@ -77,7 +78,7 @@ async def _check_repo(path: Path, confirmed: list[str]) -> tuple[int, bool]:
                 "main moved past the last confirmed commit by more than the one in flight"
         return report.checked, landed
     finally:
-        await repo.objects.backend.close()
+        await raw_backend(repo).close()
 
 
 @pytest.mark.parametrize("engine", ["cpython-sqlite"])
@@ -99,7 +100,7 @@ def test_sigkill_repo_writer(engine: str, tmp_path: Path) -> None:
         if flew:  # the in-flight commit landed: it is now the tip later commits build on
             repo = Repo.on_backend(SQLiteBackend(path), "crash")
             head = drive(repo.branch("main").head())
-            drive(repo.objects.backend.close())
+            drive(raw_backend(repo).close())
             assert head is not None
             confirmed.append(head.hex())
     print(f"\n[cpython-sqlite] repo crash: kills={KILLS} commits confirmed="

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from webstore.errors import IntegrityError, InvalidArgument, RefMoved, WebstoreError
+from webstore.testing.raw import object_key, object_prefix, raw_backend, ref_key
 from webstore.versioned import Commit, Repo, Signature, fsck
 from webstore.versioned.ids import ObjectId, hash_object, to_hex
 from webstore.versioned.objects import Blob, Tree, TreeEntry
@@ -32,12 +33,12 @@ def _oid(seed: str) -> ObjectId:
 async def _put(peer: Repo, raw: bytes, oid: ObjectId | None = None) -> ObjectId:
     """Store raw bytes in the peer under ``oid`` (default: their true hash), bypassing checks."""
     oid = oid if oid is not None else hash_object(raw)
-    await peer.objects.backend.set_many([(peer.objects.key(oid), raw)])
+    await raw_backend(peer).set_many([(object_key(peer, oid), raw)])
     return oid
 
 
 async def _point(peer: Repo, oid: ObjectId, ref: str = "heads/main") -> None:
-    await peer.objects.backend.set_many([(peer.refs.key(ref), to_hex(oid).encode())])
+    await raw_backend(peer).set_many([(ref_key(peer, ref), to_hex(oid).encode())])
 
 
 def _tree_raw(entries: list[tuple[bytes, bytes, ObjectId]]) -> bytes:
@@ -84,7 +85,7 @@ async def tag_to_missing_object(peer: Repo) -> None:
 async def enormous_object(peer: Repo) -> None:
     # Just over the default limit: refused before being hashed or stored.
     blob = await _put(peer, Blob(b"\0" * (MAX_OBJECT_BYTES - 13)).raw())
-    raw = await peer.objects.backend.get(peer.objects.key(blob)) or b""
+    raw = await raw_backend(peer).get(object_key(peer, blob)) or b""
     assert len(raw) == MAX_OBJECT_BYTES + 1
     tree = await _put(peer, Tree({"huge": TreeEntry(False, blob)}).raw())
     await _point(peer, await _commit_to(peer, tree))
@@ -190,7 +191,7 @@ async def tree_entry_not_utf8(peer: Repo) -> None:
 
 
 async def ref_holds_garbage(peer: Repo) -> None:
-    await peer.objects.backend.set_many([(peer.refs.key("heads/main"), b"not a commit id")])
+    await raw_backend(peer).set_many([(ref_key(peer, "heads/main"), b"not a commit id")])
 
 
 async def one_good_ref_one_bad(peer: Repo) -> None:
@@ -264,7 +265,8 @@ async def _target(path: Path) -> Repo:
 
 
 async def _snapshot(dst: Repo) -> list[tuple[str, bytes]]:
-    return await dst.objects.backend.items()
+    """Every stored key and value but the repo's object-format record, written when opened."""
+    return [(k, v) for k, v in await raw_backend(dst).items() if not k.endswith(":format")]
 
 
 async def _run(name: str, path: Path) -> dict[str, str]:
@@ -332,7 +334,7 @@ def test_size_limit_is_configurable(engine: str, tmp_path: Path) -> None:
     async def go() -> None:
         peer = Repo.memory()
         await peer.branch("main").set("big", b"\1" * 10_000)
-        sizes = [len(raw) for _, raw in await peer.objects.backend.items(peer.objects.prefix)]
+        sizes = [len(raw) for _, raw in await raw_backend(peer).items(object_prefix(peer))]
         biggest = max(sizes)
         dst = await Repo.open("t", backend="sqlite", path=str(tmp_path / "t.sqlite3"))
         with pytest.raises(IntegrityError, match=f"max_object_bytes={biggest - 1}"):

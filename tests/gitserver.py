@@ -110,10 +110,11 @@ class GitServer:
         """Directory of a served repo."""
         return self.root / "repos" / ("private" if private else "") / f"{name}.git"
 
-    def make_repo(self, name: str, *, private: bool = False) -> Path:
-        """A fresh bare ``--object-format=sha256`` repo that accepts pushes."""
+    def make_repo(self, name: str, *, private: bool = False,
+                  object_format: str = "sha256") -> Path:
+        """A fresh bare repo (``--object-format=sha256`` unless told) that accepts pushes."""
         path = self.path(name, private=private)
-        git("init", "-q", "--bare", "--object-format=sha256", "-b", "main", path)
+        git("init", "-q", "--bare", f"--object-format={object_format}", "-b", "main", path)
         git("-C", path, "config", "http.receivepack", "true")
         return path
 

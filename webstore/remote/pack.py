@@ -11,12 +11,11 @@ comes out. Writing stores every object whole: a server must accept a pack withou
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Iterable
 
 from webstore.errors import IntegrityError
-from webstore.versioned.ids import ID_LENGTH, ObjectId, hash_object, to_hex
+from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
 
 __all__ = ["DEFAULT_MAX_OBJECT_BYTES", "TYPE_CODES", "apply_delta", "read_pack", "write_pack"]
 
@@ -134,33 +133,35 @@ def _raw(type_name: bytes, body: bytes) -> bytes:
     return b"%s %d\x00%s" % (type_name, len(body), body)
 
 
-def read_pack(data: bytes, *, max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
-              ) -> list[tuple[ObjectId, bytes]]:
+def read_pack(data: bytes, *, max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+              fmt: ObjectFormat = SHA256) -> list[tuple[ObjectId, bytes]]:
     r"""Every object of a pack as ``(id, b"<type> <len>\\0" + body)``, in pack order.
 
-    The trailing SHA-256 is checked before anything else; any malformed part, a missing delta
-    base, or an object over ``max_object_bytes`` raises :class:`IntegrityError`.
+    Ids and the trailing checksum are in the repo's object format ``fmt``. The checksum is
+    checked before anything else; any malformed part, a missing delta base, or an object over
+    ``max_object_bytes`` raises :class:`IntegrityError`.
     """
-    if len(data) < 12 + ID_LENGTH or data[:4] != b"PACK":
+    width = fmt.id_length
+    if len(data) < 12 + width or data[:4] != b"PACK":
         raise _fail("no PACK header (truncated or not a pack)")
-    body, trailer = data[:-ID_LENGTH], data[-ID_LENGTH:]
-    if hashlib.sha256(body).digest() != trailer:
-        raise _fail("trailing SHA-256 checksum does not match (truncated or altered)")
+    body, trailer = data[:-width], data[-width:]
+    if fmt.hash_object(body) != trailer:
+        raise _fail(f"trailing {fmt.name} checksum does not match (truncated or altered)")
     version = int.from_bytes(data[4:8], "big")
     if version not in (2, 3):
         raise _fail(f"unsupported pack version {version}")
     count = int.from_bytes(data[8:12], "big")
     try:
-        entries, order = _scan(data, count, len(body), max_object_bytes)
+        entries, order = _scan(data, count, len(body), max_object_bytes, width)
     except IndexError:
         raise _fail("an object header runs past the end of the pack") from None
-    return _resolve(entries, order, max_object_bytes)
+    return _resolve(entries, order, max_object_bytes, fmt)
 
 
 _Entries = dict[int, tuple[int, bytes, int | bytes | None]]
 
 
-def _scan(data: bytes, count: int, end: int, max_object_bytes: int
+def _scan(data: bytes, count: int, end: int, max_object_bytes: int, width: int
           ) -> tuple[_Entries, list[int]]:
     """Split the pack into inflated entries keyed by offset, checking every header."""
     # offset -> (type code, body or delta, base offset or base id for deltas)
@@ -197,8 +198,8 @@ def _scan(data: bytes, count: int, end: int, max_object_bytes: int
             if back <= 0 or base not in entries:
                 raise _fail(f"delta at byte {start} names no object at byte {base}")
         elif code == _REF_DELTA:
-            base = data[pos:pos + ID_LENGTH]
-            pos += ID_LENGTH
+            base = data[pos:pos + width]
+            pos += width
         elif code not in _TYPE_NAMES:
             raise _fail(f"object at byte {start} has unknown type code {code}")
         content, pos = _inflate(data, pos, size, end)
@@ -209,8 +210,8 @@ def _scan(data: bytes, count: int, end: int, max_object_bytes: int
     return entries, order
 
 
-def _resolve(entries: _Entries, order: list[int],
-             limit: int) -> list[tuple[ObjectId, bytes]]:
+def _resolve(entries: _Entries, order: list[int], limit: int,
+             fmt: ObjectFormat) -> list[tuple[ObjectId, bytes]]:
     """Apply deltas (in any order of dependency) and name every object."""
     done: dict[int, tuple[bytes, bytes]] = {}  # offset -> (type name, body)
     by_id: dict[bytes, int] = {}
@@ -218,7 +219,7 @@ def _resolve(entries: _Entries, order: list[int],
 
     def finish(offset: int, type_name: bytes, content: bytes) -> None:
         done[offset] = (type_name, content)
-        oid = hash_object(_raw(type_name, content))
+        oid = fmt.hash_object(_raw(type_name, content))
         out[offset] = oid
         by_id[oid] = offset
 
@@ -257,8 +258,8 @@ def _object_header(code: int, size: int) -> bytes:
     return bytes(out)
 
 
-def write_pack(objects: Iterable[tuple[ObjectId, bytes]]) -> bytes:
-    """A version-2 pack of whole (undeltified) objects with its SHA-256 trailer."""
+def write_pack(objects: Iterable[tuple[ObjectId, bytes]], fmt: ObjectFormat = SHA256) -> bytes:
+    """A version-2 pack of whole (undeltified) objects with its trailer in ``fmt``."""
     parts: list[bytes] = []
     count = 0
     for oid, raw in objects:
@@ -273,4 +274,4 @@ def write_pack(objects: Iterable[tuple[ObjectId, bytes]]) -> bytes:
         count += 1
     head = b"PACK" + (2).to_bytes(4, "big") + count.to_bytes(4, "big")
     body = head + b"".join(parts)
-    return body + hashlib.sha256(body).digest()
+    return body + fmt.hash_object(body)

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 
 from webstore.errors import IntegrityError, StorageUnavailable
 from webstore.remote.pktline import DELIM, FLUSH, Special, encode, encode_lines, parse
-from webstore.versioned.ids import ID_LENGTH, ObjectId, to_hex
+from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
 
 __all__ = [
     "AGENT",
-    "OBJECT_FORMAT",
-    "ZERO_ID",
     "Advertisement",
     "RemoteRef",
     "Report",
@@ -35,21 +33,24 @@ __all__ = [
 ]
 
 AGENT = "webstore"
-OBJECT_FORMAT = "sha256"
-#: The all-zero id: "no such ref" in receive-pack's old/new columns.
-ZERO_ID = ObjectId(bytes(ID_LENGTH))
 
 
 def _protocol_error(message: str) -> IntegrityError:
     return IntegrityError(f"malformed answer from the Git server: {message}", key="protocol")
 
 
-def _parse_id(text: bytes) -> ObjectId:
-    if len(text) != 2 * ID_LENGTH:
-        raise StorageUnavailable(
-            f"the Git server sent an object id of {len(text)} hex digits; webstore needs a "
-            f"repository made with --object-format={OBJECT_FORMAT} (64 digits)",
-            backend="git-remote", reason="object format")
+def _mismatch(server: str, fmt: ObjectFormat) -> StorageUnavailable:
+    return StorageUnavailable(
+        f"the Git repository uses object format {server} but this webstore repo uses "
+        f"{fmt.name}; push or pull only between repos of one format (make the server's with "
+        f"git init --bare --object-format={fmt.name}, or open the webstore repo with "
+        f"object_format={server!r})", backend="git-remote", reason="object format")
+
+
+def _parse_id(text: bytes, fmt: ObjectFormat) -> ObjectId:
+    if len(text) != fmt.hex_length:
+        server = {40: "sha1", 64: "sha256"}.get(len(text), f"with {len(text)}-digit ids")
+        raise _mismatch(server, fmt)
     try:
         return ObjectId(bytes.fromhex(text.decode("ascii")))
     except (ValueError, UnicodeDecodeError):
@@ -98,32 +99,32 @@ def parse_v2_advertisement(body: bytes) -> dict[str, str]:
     return caps
 
 
-def _check_v2(caps: dict[str, str], command: str) -> None:
+def _check_v2(caps: dict[str, str], command: str, fmt: ObjectFormat) -> None:
     if command not in caps:
         raise StorageUnavailable(f"the Git server does not offer the v2 command {command!r}",
                                  backend="git-remote", reason=command)
     formats = caps.get("object-format", "sha1").split()
-    if OBJECT_FORMAT not in formats:
-        raise StorageUnavailable(
-            f"the Git repository uses object format {caps.get('object-format', 'sha1')}; "
-            f"webstore needs --object-format={OBJECT_FORMAT}",
-            backend="git-remote", reason="object format")
+    if fmt.name not in formats:
+        raise _mismatch(caps.get("object-format", "sha1"), fmt)
 
 
-def _command(caps: dict[str, str], command: str, args: Iterable[str]) -> bytes:
-    _check_v2(caps, command)
-    head = [f"command={command}", f"object-format={OBJECT_FORMAT}"]
+def _command(caps: dict[str, str], command: str, args: Iterable[str],
+             fmt: ObjectFormat) -> bytes:
+    _check_v2(caps, command, fmt)
+    head = [f"command={command}"]
+    if "object-format" in caps:  # said on every command once the server speaks of formats
+        head.append(f"object-format={fmt.name}")
     if "agent" in caps:
         head.append(f"agent={AGENT}")
     return (encode_lines(head) + DELIM + encode_lines(args)
             + FLUSH)
 
 
-def ls_refs_request(caps: dict[str, str], prefixes: Iterable[str] = ("refs/heads/",
-                                                                      "refs/tags/")) -> bytes:
+def ls_refs_request(caps: dict[str, str], fmt: ObjectFormat = SHA256,
+                    prefixes: Iterable[str] = ("refs/heads/", "refs/tags/")) -> bytes:
     """``ls-refs`` of branches and tags, with annotated tags peeled."""
     return _command(caps, "ls-refs", ["peel", "symrefs",
-                                      *(f"ref-prefix {p}" for p in prefixes)])
+                                      *(f"ref-prefix {p}" for p in prefixes)], fmt)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class RemoteRef:
     symref_target: str | None = None
 
 
-def parse_ls_refs(body: bytes) -> list[RemoteRef]:
+def parse_ls_refs(body: bytes, fmt: ObjectFormat = SHA256) -> list[RemoteRef]:
     """The answer to ``ls-refs``: ``id name [symref-target:x] [peeled:y]`` lines."""
     refs = []
     for pkt in _lines(body):
@@ -149,24 +150,24 @@ def parse_ls_refs(body: bytes) -> list[RemoteRef]:
         target: str | None = None
         for attr in parts[2:]:
             if attr.startswith(b"peeled:"):
-                peeled = _parse_id(attr[7:])
+                peeled = _parse_id(attr[7:], fmt)
             elif attr.startswith(b"symref-target:"):
                 target = attr[14:].decode("utf-8", "replace")
         if parts[0] == b"unborn":
             continue
-        refs.append(RemoteRef(parts[1].decode("utf-8", "replace"), _parse_id(parts[0]),
+        refs.append(RemoteRef(parts[1].decode("utf-8", "replace"), _parse_id(parts[0], fmt),
                               peeled, target))
     return refs
 
 
 def fetch_request(caps: dict[str, str], wants: Iterable[ObjectId],
-                  haves: Iterable[ObjectId]) -> bytes:
+                  haves: Iterable[ObjectId], fmt: ObjectFormat = SHA256) -> bytes:
     """One stateless ``fetch`` round: every want and have, then ``done``."""
     args = ["ofs-delta", "no-progress"]
     args += [f"want {to_hex(w)}" for w in wants]
     args += [f"have {to_hex(h)}" for h in haves]
     args.append("done")
-    return _command(caps, "fetch", args)
+    return _command(caps, "fetch", args, fmt)
 
 
 def _demux(packets: Iterable[bytes | Special]) -> Iterator[bytes]:
@@ -210,7 +211,7 @@ class Advertisement:
     capabilities: dict[str, str] = field(default_factory=dict)
 
 
-def parse_receive_advertisement(body: bytes) -> Advertisement:
+def parse_receive_advertisement(body: bytes, fmt: ObjectFormat = SHA256) -> Advertisement:
     r"""``id name\0caps`` then ``id name`` lines (an empty repo sends ``capabilities^{}``)."""
     adv = Advertisement()
     packets = _skip_service_header(list(_lines(body)))
@@ -225,18 +226,14 @@ def parse_receive_advertisement(body: bytes) -> Advertisement:
                 adv.capabilities[key] = value
         oid, _, name = line.partition(b" ")
         if name != b"capabilities^{}":
-            adv.refs[name.decode("utf-8", "replace")] = _parse_id(oid)
-    if adv.capabilities.get("object-format", "sha1") != OBJECT_FORMAT:
-        raise StorageUnavailable(
-            f"the Git repository uses object format "
-            f"{adv.capabilities.get('object-format', 'sha1')}; webstore needs "
-            f"--object-format={OBJECT_FORMAT}", backend="git-remote", reason="object format")
+            adv.refs[name.decode("utf-8", "replace")] = _parse_id(oid, fmt)
     return adv
 
 
 def receive_pack_request(adv: Advertisement,
                          updates: list[tuple[str, ObjectId | None, ObjectId | None]],
-                         pack: bytes | None) -> tuple[bytes, bool]:
+                         pack: bytes | None, fmt: ObjectFormat = SHA256
+                         ) -> tuple[bytes, bool]:
     """Body of a push and whether the answer comes side-band multiplexed.
 
     ``updates`` are ``(git ref name, old or None, new or None)``; the pack is sent when any
@@ -246,12 +243,15 @@ def receive_pack_request(adv: Advertisement,
         raise StorageUnavailable("the Git server does not offer report-status; refusing to "
                                  "push blind", backend="git-remote", reason="report-status")
     sideband = "side-band-64k" in adv.capabilities
-    caps = ["report-status", f"object-format={OBJECT_FORMAT}", f"agent={AGENT}"]
+    caps = ["report-status", f"agent={AGENT}"]
+    if "object-format" in adv.capabilities:
+        caps.insert(1, f"object-format={fmt.name}")
+    zero = ObjectId(bytes(fmt.id_length))  # "no such ref" in the old and new columns
     if sideband:
         caps.insert(1, "side-band-64k")
     lines = []
     for i, (ref, old, new) in enumerate(updates):
-        line = f"{to_hex(old or ZERO_ID)} {to_hex(new or ZERO_ID)} {ref}".encode()
+        line = f"{to_hex(old or zero)} {to_hex(new or zero)} {ref}".encode()
         if i == 0:
             line += b"\x00" + " ".join(caps).encode()
         lines.append(encode(line + b"\n"))

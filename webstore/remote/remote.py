@@ -27,7 +27,7 @@ from webstore.remote.protocol import (
     receive_pack_request,
 )
 from webstore.remote.transport import Transport, redact
-from webstore.versioned.ids import ObjectId, to_hex
+from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
 
 __all__ = ["GitRemote", "RemoteRef"]
 
@@ -118,18 +118,24 @@ class GitRemote:
 
     # -- fetching ----------------------------------------------------------------------------
 
-    async def list_refs(self) -> list[RemoteRef]:
-        """Branches and tags with their ids (annotated tags also give their peeled commit)."""
-        caps = await self.capabilities()
-        return parse_ls_refs(await self._upload_pack(ls_refs_request(caps)))
+    async def list_refs(self, *, fmt: ObjectFormat = SHA256) -> list[RemoteRef]:
+        """Branches and tags with their ids (annotated tags also give their peeled commit).
 
-    async def ls_refs(self, *, peel: bool = False) -> dict[str, ObjectId]:
+        ``fmt`` is the object format the caller's repo uses; a server repo of another format
+        raises :class:`StorageUnavailable` naming both (so do the other calls).
+        """
+        caps = await self.capabilities()
+        return parse_ls_refs(await self._upload_pack(ls_refs_request(caps, fmt)), fmt)
+
+    async def ls_refs(self, *, peel: bool = False,
+                      fmt: ObjectFormat = SHA256) -> dict[str, ObjectId]:
         """Git ref name (``refs/heads/main``) -> id; ``peel``: a tag's commit, not the tag."""
-        return {r.name: (r.peeled or r.id) if peel else r.id for r in await self.list_refs()}
+        return {r.name: (r.peeled or r.id) if peel else r.id
+                for r in await self.list_refs(fmt=fmt)}
 
     async def fetch_pack(self, wants: Sequence[ObjectId], haves: Sequence[ObjectId] = (), *,
-                         max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
-                         ) -> list[tuple[ObjectId, bytes]]:
+                         max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+                         fmt: ObjectFormat = SHA256) -> list[tuple[ObjectId, bytes]]:
         """Objects needed for ``wants`` given ``haves``: ``(id, raw)`` pairs, unverified.
 
         The pack's checksum and structure are verified (:class:`IntegrityError` otherwise);
@@ -138,19 +144,20 @@ class GitRemote:
         if not wants:
             return []
         caps = await self.capabilities()
-        answer = await self._upload_pack(fetch_request(caps, wants, haves))
-        return read_pack(parse_fetch_response(answer),
-                         max_object_bytes=max_object_bytes)
+        answer = await self._upload_pack(fetch_request(caps, wants, haves, fmt))
+        return read_pack(parse_fetch_response(answer), max_object_bytes=max_object_bytes,
+                         fmt=fmt)
 
     # -- pushing -----------------------------------------------------------------------------
 
-    async def receive_refs(self) -> Advertisement:
+    async def receive_refs(self, *, fmt: ObjectFormat = SHA256) -> Advertisement:
         """The receive-pack advertisement: refs and push capabilities."""
         return parse_receive_advertisement(
-            await self._call("GET", f"info/refs?service={_RECEIVE}", {}))
+            await self._call("GET", f"info/refs?service={_RECEIVE}", {}), fmt)
 
     async def push_pack(self, updates: Sequence[tuple[str, ObjectId | None, ObjectId | None]],
-                        objects: Sequence[tuple[ObjectId, bytes]]) -> None:
+                        objects: Sequence[tuple[ObjectId, bytes]], *,
+                        fmt: ObjectFormat = SHA256) -> None:
         """Move each Git ref from ``old`` to ``new`` (``None``: absent) sending ``objects``.
 
         The server moves a ref only if it still points at ``old``: a ref that moved raises
@@ -159,8 +166,8 @@ class GitRemote:
         """
         if not updates:
             return
-        adv = await self.receive_refs()
-        body, sideband = receive_pack_request(adv, list(updates), write_pack(objects))
+        adv = await self.receive_refs(fmt=fmt)
+        body, sideband = receive_pack_request(adv, list(updates), write_pack(objects, fmt), fmt)
         answer = await self._call("POST", _RECEIVE, {
             "Content-Type": f"application/x-{_RECEIVE}-request",
             "Accept": f"application/x-{_RECEIVE}-result"}, body)
@@ -173,7 +180,7 @@ class GitRemote:
             reason = report.refs.get(ref, "not reported by the server")
             if reason is None:
                 continue
-            now = (await self.receive_refs()).refs.get(ref)
+            now = (await self.receive_refs(fmt=fmt)).refs.get(ref)
             if now != old or any(r in reason for r in _MOVED_REASONS):
                 raise RefMoved(
                     f"{ref} on {self.url} moved: it is at "

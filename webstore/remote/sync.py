@@ -22,15 +22,8 @@ from webstore.remote.remote import GitRemote
 from webstore.versioned.history import is_ancestor
 from webstore.versioned.ids import ObjectId, to_hex
 from webstore.versioned.objects import Commit
+from webstore.versioned.receive import MAX_OBJECT_BYTES, receive
 from webstore.versioned.refs import check_ref_name
-
-# Private helpers of the peer-to-peer sync, reused so both paths check the same rules.
-from webstore.versioned.sync import (
-    MAX_OBJECT_BYTES,
-    _check_present,
-    _check_received,
-    _wanted_children,
-)
 
 if TYPE_CHECKING:
     from webstore.versioned.merge import MergeResult
@@ -55,10 +48,11 @@ def _local_ref(git_ref: str) -> str | None:
     return None
 
 
-async def _remote_refs(remote: GitRemote) -> dict[str, ObjectId]:
+async def _remote_refs(repo: Repo, remote: GitRemote) -> dict[str, ObjectId]:
     """Branches and tags of the server under webstore's names, tags peeled to commits."""
     out: dict[str, ObjectId] = {}
-    for git_ref, oid in (await remote.ls_refs(peel=True)).items():
+    fmt = await repo.resolve_format()
+    for git_ref, oid in (await remote.ls_refs(peel=True, fmt=fmt)).items():
         ref = _local_ref(git_ref)
         if ref is not None:
             out[ref] = oid
@@ -82,41 +76,6 @@ async def _haves(repo: Repo) -> list[ObjectId]:
     return haves
 
 
-async def _verify(repo: Repo, pack: dict[ObjectId, bytes], heads: dict[ObjectId, str],
-                  limit: int) -> list[tuple[ObjectId, bytes]]:
-    """The objects reachable from ``heads`` that ``repo`` lacks, each checked; none stored."""
-    kinds: dict[ObjectId, bytes] = dict.fromkeys(heads, _COMMIT)
-    frontier = [(oid, _COMMIT, f"remote ref {ref}") for oid, ref in heads.items()]
-    received: list[tuple[ObjectId, bytes]] = []
-    while frontier:
-        have = await repo.objects.has_many([w[0] for w in frontier])
-        nxt = []
-        for wanted, present in zip(frontier, have, strict=True):
-            if present:
-                await _check_present(repo, wanted)
-                continue
-            oid, expected, referrer = wanted
-            raw = pack.get(oid)
-            if raw is None:
-                raise IntegrityError(f"object {to_hex(oid)} (referenced by {referrer}) is "
-                                     "missing from the server's pack; nothing was stored",
-                                     key=to_hex(oid))
-            obj = _check_received(oid, raw, expected, referrer, limit)
-            received.append((oid, raw))
-            for child in _wanted_children(oid, obj):
-                seen = kinds.get(child[0])
-                if seen is None:
-                    kinds[child[0]] = child[1]
-                    nxt.append(child)
-                elif seen != child[1]:
-                    raise IntegrityError(
-                        f"object {to_hex(child[0])} is referenced both as a {seen.decode()} "
-                        f"and, by {child[2]}, as a {child[1].decode()}; nothing was stored",
-                        key=to_hex(child[0]))
-        frontier = nxt
-    return received
-
-
 async def _download(repo: Repo, remote: GitRemote, refs: dict[str, ObjectId],
                     limit: int) -> int:
     """Fetch, verify and store everything ``refs`` need; returns how many objects."""
@@ -128,10 +87,17 @@ async def _download(repo: Repo, remote: GitRemote, refs: dict[str, ObjectId],
         heads.setdefault(oid, ref)
     present = await repo.objects.has_many(list(heads))
     wants = [oid for oid, p in zip(heads, present, strict=True) if not p]
-    pairs = await remote.fetch_pack(wants, await _haves(repo), max_object_bytes=limit) \
-        if wants else []
-    received = await _verify(repo, dict(pairs), heads, limit)
-    await repo.objects.add_raw(received)
+    fmt = await repo.resolve_format()
+    pairs = await remote.fetch_pack(wants, await _haves(repo), max_object_bytes=limit,
+                                    fmt=fmt) if wants else []
+    pack = dict(pairs)
+
+    async def lookup(oids: list[ObjectId]) -> list[bytes | None]:
+        return [pack.get(oid) for oid in oids]
+
+    received = await receive(repo, lookup, heads, max_object_bytes=limit, fmt=fmt,
+                             source=f"the pack {remote.url} sent")
+    await repo.objects.add_raw_verified(received)
     return len(received)
 
 
@@ -142,7 +108,7 @@ async def fetch(repo: Repo, remote: GitRemote, *,
     Returns the server's refs under webstore's names (``heads/main``, ``tags/v1``; an
     annotated tag gives its commit). A bad object raises IntegrityError and stores nothing.
     """
-    refs = await _remote_refs(remote)
+    refs = await _remote_refs(repo, remote)
     await _download(repo, remote, refs, max_object_bytes)
     return refs
 
@@ -168,7 +134,7 @@ async def clone(remote: GitRemote, repo: Repo, *,
 
     If a ref moves locally while they are being set, the refs already set are put back.
     """
-    refs = await _remote_refs(remote)
+    refs = await _remote_refs(repo, remote)
     current = {ref: await repo.refs.get(ref) for ref in refs}
     for ref, oid in refs.items():
         if current[ref] not in (None, oid):
@@ -204,7 +170,8 @@ async def push(repo: Repo, remote: GitRemote, branch: str = "main", *,
     if head is None:
         raise KeyNotFound(local, where="local branches")
     git_ref = "refs/heads/" + target
-    server = await remote.ls_refs(peel=True)
+    fmt = await repo.resolve_format()
+    server = await remote.ls_refs(peel=True, fmt=fmt)
     old = server.get(git_ref)
     if old == head:
         return head
@@ -221,7 +188,7 @@ async def push(repo: Repo, remote: GitRemote, branch: str = "main", *,
         if present and isinstance(await repo.objects.get(oid), Commit):
             known.append(oid)
     objects = await _objects_to_send(repo.objects, head, known)
-    await remote.push_pack([(git_ref, old, head)], objects)
+    await remote.push_pack([(git_ref, old, head)], objects, fmt=fmt)
     return head
 
 

@@ -19,28 +19,15 @@ Both repos must name objects in one format: syncing a SHA-1 repo with a SHA-256 
 
 from __future__ import annotations
 
-from webstore.errors import Conflict, IntegrityError, InvalidArgument, KeyNotFound, RefMoved
+from webstore.errors import Conflict, InvalidArgument, KeyNotFound, RefMoved
 from webstore.versioned.history import is_ancestor
-from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
+from webstore.versioned.ids import ObjectFormat, ObjectId, to_hex
 from webstore.versioned.merge import MergeResult
-from webstore.versioned.objects import Commit, GitObject, Tree, parse_object
+from webstore.versioned.receive import MAX_OBJECT_BYTES, receive
 from webstore.versioned.refs import check_ref_name
 from webstore.versioned.repo import Repo
-from webstore.versioned.trees import split_path
 
 __all__ = ["MAX_OBJECT_BYTES", "clone", "fetch", "pull", "push"]
-
-#: Largest serialised object accepted from a peer (64 MiB); pass ``max_object_bytes`` to
-#: sync larger values. A bigger object is refused before it is hashed or stored.
-MAX_OBJECT_BYTES = 64 * 1024 * 1024
-
-_COMMIT, _TREE, _BLOB = b"commit", b"tree", b"blob"
-_Wanted = tuple[ObjectId, bytes, str]  # (id, expected type, who referenced it)
-
-
-def _refuse(message: str, oid: ObjectId, **fields: str) -> IntegrityError:
-    return IntegrityError(f"{message}; nothing was stored", key=to_hex(oid), **fields)
-
 
 async def _same_format(src: Repo, dst: Repo) -> ObjectFormat:
     """The format both repos use; two formats raise InvalidArgument naming both."""
@@ -52,108 +39,16 @@ async def _same_format(src: Repo, dst: Repo) -> ObjectFormat:
     return a
 
 
-def _check_received(oid: ObjectId, raw: bytes, expected: bytes, referrer: str,
-                    limit: int, *, fmt: ObjectFormat = SHA256) -> GitObject:
-    """Parse one object from the peer after checking its size, hash, type and form."""
-    name = to_hex(oid)
-    if len(raw) > limit:
-        raise _refuse(f"object {name} (referenced by {referrer}) is {len(raw)} bytes, over "
-                      f"the sync limit max_object_bytes={limit}", oid)
-    got = fmt.hash_object(raw)
-    if got != oid:
-        raise _refuse(f"object {name} (referenced by {referrer}) hashes to {to_hex(got)}",
-                      oid, expected=name, got=to_hex(got))
-    try:
-        obj = parse_object(raw, oid, fmt)
-    except IntegrityError as exc:
-        raise _refuse(f"{exc} (referenced by {referrer})", oid) from None
-    if obj.type_name != expected:
-        raise _refuse(f"object {name} is a {obj.type_name.decode()} but {referrer} refers to "
-                      f"it as a {expected.decode()}", oid)
-    if isinstance(obj, Tree):
-        for entry_name in obj.entries:
-            try:
-                split_path(entry_name, "tree entry")
-                if "/" in entry_name:
-                    raise ValueError(entry_name)
-            except (ValueError, TypeError):
-                raise _refuse(f"tree {name} has an invalid entry name {entry_name!r}",
-                              oid) from None
-        if Tree(dict(obj.entries)).raw() != raw:  # rebuilt from its entries, sorted
-            raise _refuse(f"tree {name} is not in Git's canonical form (duplicate or "
-                          "unsorted entries)", oid)
-    return obj
-
-
-def _wanted_children(oid: ObjectId, obj: GitObject) -> list[_Wanted]:
-    ref = to_hex(oid)
-    if isinstance(obj, Commit):
-        return [(obj.tree, _TREE, f"commit {ref}"),
-                *((p, _COMMIT, f"commit {ref}") for p in obj.parents)]
-    if isinstance(obj, Tree):
-        return [(e.id, _TREE if e.is_tree else _BLOB, f"tree {ref}")
-                for e in obj.entries.values()]
-    return []
-
-
-async def _check_present(dst: Repo, wanted: _Wanted) -> None:
-    """A referenced object the target already has must be of the referenced type.
-
-    Blobs are not read back (they may be large); a tree entry naming an existing non-blob as
-    a blob fails later, on read, with an IntegrityError rather than wrong data.
-    """
-    oid, expected, referrer = wanted
-    if expected == _BLOB:
-        return
-    obj = await dst.objects.read(oid)
-    if obj.type_name != expected:
-        raise _refuse(f"object {to_hex(oid)} is a {obj.type_name.decode()} but {referrer} "
-                      f"refers to it as a {expected.decode()}", oid)
-
-
 async def _receive(src: Repo, dst: Repo, heads: dict[ObjectId, str],
                    max_object_bytes: int) -> list[tuple[ObjectId, bytes]]:
     """Every object reachable from ``heads`` that ``dst`` lacks, fully verified, unstored."""
-    if type(max_object_bytes) is not int or max_object_bytes < 1:
-        raise InvalidArgument(f"max_object_bytes must be a positive int, not "
-                              f"{max_object_bytes!r}", argument="max_object_bytes")
     fmt = await _same_format(src, dst)
-    kinds: dict[ObjectId, bytes] = {}
-    frontier: list[_Wanted] = []
-    for oid, ref in heads.items():
-        kinds[oid] = _COMMIT
-        frontier.append((oid, _COMMIT, f"ref {ref}"))
-    received: list[tuple[ObjectId, bytes]] = []
-    while frontier:
-        have = await dst.objects.has_many([w[0] for w in frontier])
-        need: list[_Wanted] = []
-        for wanted, present in zip(frontier, have, strict=True):
-            if present:
-                await _check_present(dst, wanted)
-            else:
-                need.append(wanted)
-        if not need:
-            break
-        raws = await src.objects.get_raw_many([w[0] for w in need], verify=False)
-        nxt: list[_Wanted] = []
-        for (oid, expected, referrer), raw in zip(need, raws, strict=True):
-            if raw is None:
-                raise _refuse(f"object {to_hex(oid)} (referenced by {referrer}) is missing "
-                              "from the source", oid)
-            data = raw
-            obj = _check_received(oid, data, expected, referrer, max_object_bytes, fmt=fmt)
-            received.append((oid, data))
-            for child in _wanted_children(oid, obj):
-                seen = kinds.get(child[0])
-                if seen is None:
-                    kinds[child[0]] = child[1]
-                    nxt.append(child)
-                elif seen != child[1]:
-                    raise _refuse(f"object {to_hex(child[0])} is referenced both as a "
-                                  f"{seen.decode()} and, by {child[2]}, as a "
-                                  f"{child[1].decode()}", child[0])
-        frontier = nxt
-    return received
+
+    async def lookup(oids: list[ObjectId]) -> list[bytes | None]:
+        return await src.objects.get_raw_many(oids, verify=False)
+
+    return await receive(dst, lookup, heads, max_object_bytes=max_object_bytes, fmt=fmt,
+                         source="the source")
 
 
 async def fetch(src: Repo, dst: Repo, heads: list[ObjectId], *,

@@ -18,6 +18,7 @@ from webstore.backends import (
     registered_backends,
 )
 from webstore.errors import (
+    AuthenticationFailed,
     IntegrityError,
     InvalidArgument,
     InvalidKey,
@@ -43,6 +44,7 @@ async def persist() -> bool | None:
     return await services().persist()
 
 __all__ = [
+    "AuthenticationFailed",
     "Backend",
     "Capabilities",
     "IntegrityError",

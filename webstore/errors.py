@@ -8,6 +8,7 @@ carries structured fields so callers need not parse messages.
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationFailed",
     "Conflict",
     "IntegrityError",
     "InvalidArgument",
@@ -79,6 +80,13 @@ class StorageUnavailable(WebstoreError, OSError):
         super().__init__(message)
         self.backend = backend
         self.reason = reason or message
+
+
+class AuthenticationFailed(StorageUnavailable, PermissionError):
+    """A Git server refused the credentials given (or asked for some): HTTP 401/403.
+
+    The message names the server's URL without credentials; no secret is ever in it.
+    """
 
 
 class StoreClosed(WebstoreError, ValueError):

@@ -15,6 +15,7 @@ export class KeyNotFound extends WebstoreError {}
 export class UnsupportedValue extends WebstoreError {}
 export class StorageFull extends WebstoreError {}
 export class StorageUnavailable extends WebstoreError {}
+export class AuthenticationFailed extends StorageUnavailable {}
 export class StoreClosed extends WebstoreError {}
 export class IntegrityError extends WebstoreError {}
 export class Conflict extends WebstoreError {}
@@ -22,7 +23,7 @@ export class RefMoved extends Conflict {}
 
 const CLASSES = {
   WebstoreError, InvalidArgument, InvalidKey, KeyNotFound, UnsupportedValue, StorageFull,
-  StorageUnavailable, StoreClosed, IntegrityError, Conflict, RefMoved,
+  StorageUnavailable, AuthenticationFailed, StoreClosed, IntegrityError, Conflict, RefMoved,
 };
 
 /** The JS error for a Python error envelope `[false, name, message, fields]`. */

@@ -146,6 +146,7 @@ export class KeyNotFound extends WebstoreError { key?: unknown; where?: string; 
 export class UnsupportedValue extends WebstoreError { type_name?: string; path?: string; }
 export class StorageFull extends WebstoreError { backend?: string; }
 export class StorageUnavailable extends WebstoreError { backend?: string; reason?: string; }
+export class AuthenticationFailed extends StorageUnavailable {}
 export class StoreClosed extends WebstoreError {}
 export class IntegrityError extends WebstoreError { key?: unknown; expected?: string; got?: string; }
 export class Conflict extends WebstoreError {}

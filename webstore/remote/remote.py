@@ -12,7 +12,7 @@ import base64
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
-from webstore.errors import InvalidArgument, RefMoved, StorageUnavailable
+from webstore.errors import AuthenticationFailed, InvalidArgument, RefMoved, StorageUnavailable
 from webstore.remote.pack import DEFAULT_MAX_OBJECT_BYTES, read_pack, write_pack
 from webstore.remote.protocol import (
     Advertisement,
@@ -94,7 +94,7 @@ class GitRemote:
         if status in (401, 403):
             how = "wrong credentials" if "Authorization" in self._headers else \
                 "no credentials given"
-            raise StorageUnavailable(
+            raise AuthenticationFailed(
                 f"authentication failed for {url} (HTTP {status}, {how})",
                 backend="git-remote", reason="authentication failed")
         if status == 404:

@@ -1,4 +1,4 @@
-"""SHA-1 repos (what GitHub accepts) against a real sha1 server, and formats never mixed."""
+"""SHA-1 repos against a real sha1 server, formats never mixed, GitRemote wherever a repo goes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gitserver import GitServer, git
 
-from webstore.errors import StorageUnavailable
+from webstore.errors import InvalidArgument, StorageUnavailable
 from webstore.remote import GitRemote, clone, pull, push
 from webstore.versioned import Repo
 
@@ -74,3 +74,57 @@ def test_formats_never_mix(git_server: GitServer, tmp_path: Path, server: str,
     asyncio.run(go())
     assert git("--git-dir", git_server.path(name), "rev-parse", "--verify", "-q", "main",
                check=False).returncode != 0  # nothing reached the server
+
+
+def test_a_git_remote_stands_wherever_sync_takes_a_repo(git_server: GitServer,
+                                                        tmp_path: Path) -> None:
+    """webstore.versioned's push/pull/fetch/clone accept a GitRemote, with progress."""
+    from webstore import versioned
+
+    git_server.make_repo("anywhere")
+    url = git_server.url("anywhere")
+    phases: list[tuple[str, int]] = []
+
+    async def go() -> None:
+        a, b, c = Repo.memory(), Repo.memory(), Repo.memory()
+        await a.branch("main").set("x", "1")
+        remote = versioned.GitRemote(url)
+        pushed = await versioned.push(a, remote, "main",
+                                      progress=lambda p, n: phases.append((p, n)))
+        assert pushed.fast_forward and pushed.commit == await a.branch("main").head()
+        assert ("counted", 3) in phases and ("sent", 3) in phases
+        again = await versioned.push(a, remote, "main")
+        assert not again.changed
+        refs = await versioned.clone(remote, b, progress=lambda p, n: phases.append((p, n)))
+        assert refs == {"heads/main": pushed.commit} and ("stored", 3) in phases
+        await b.branch("main").set("y", "2")
+        await versioned.push(b, remote, "main")
+        fetched = await versioned.fetch(c, remote)
+        assert fetched == {"heads/main": await b.branch("main").head()}
+        assert await c.refs.list() == {}  # fetch moves no ref
+        merged = await versioned.pull(a, remote, "main")
+        assert merged.fast_forward and await a.branch("main").get("y") == "2"
+        with pytest.raises(InvalidArgument, match="merge=True"):
+            await versioned.push(a, remote, "main", merge=True)
+        with pytest.raises(InvalidArgument, match="Remote"):
+            await versioned.push(a, url, "main")  # type: ignore[arg-type]
+
+    asyncio.run(go())
+
+
+def test_cors_proxy_rewrites_where_requests_go(git_server: GitServer) -> None:
+    """A cors_proxy URL prefixes the server's host and path, as isomorphic-git's corsProxy."""
+    seen: list[str] = []
+
+    class Recorder:
+        async def request(self, method: str, url: str, headers: object,
+                          body: bytes | None) -> tuple[int, dict[str, str], bytes]:
+            seen.append(url)
+            return 404, {}, b""
+
+    remote = GitRemote("https://git.example.org/n.git", cors_proxy="http://127.0.0.1:9/p",
+                       transport=Recorder())
+    with pytest.raises(StorageUnavailable):
+        asyncio.run(remote.ls_refs())
+    assert seen == ["http://127.0.0.1:9/p/git.example.org/n.git/info/refs?service=git-upload-pack"]
+    assert remote.url == "https://git.example.org/n.git"

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from gitserver import GitServer, git
 
 from webstore.errors import RefMoved
@@ -83,6 +84,7 @@ def _keep_ours(stats: Stats):  # type: ignore[no-untyped-def]
     return resolve
 
 
+@pytest.mark.load
 def test_many_devices_one_branch(git_server: GitServer, tmp_path: Path) -> None:
     name = "load"
     git_server.make_repo(name)
@@ -146,6 +148,7 @@ async def _edit(n: int, repo: Repo, rng: random.Random, step: int) -> None:
         await main.set("shared/title", f"title by device {n} #{rng.randrange(1000)}")
 
 
+@pytest.mark.load
 def test_one_branch_per_device(git_server: GitServer, tmp_path: Path) -> None:
     """Each device pushes its own branch (never refused) and merges the others' on a pull.
 

@@ -1,4 +1,7 @@
-"""``GitRemote``: one Git repository on a smart-HTTP server, seen through a :class:`Transport`.
+"""``GitEndpoint``: one Git repository on a smart-HTTP server, seen through a :class:`Transport`.
+
+The wire level: refs, packs, statuses. :class:`webstore.remote.GitRemote` adds what sync does
+with them, so it can stand wherever ``push``/``pull``/``fetch``/``clone`` take a repo.
 
 It knows URLs, headers, credentials and HTTP statuses; the wire format is in
 :mod:`webstore.remote.protocol`. Credentials (from arguments or the URL's ``user:pass@``) go
@@ -29,7 +32,7 @@ from webstore.remote.protocol import (
 from webstore.remote.transport import Transport, redact
 from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
 
-__all__ = ["GitRemote", "RemoteRef"]
+__all__ = ["GitEndpoint", "RemoteRef"]
 
 _UPLOAD, _RECEIVE = "git-upload-pack", "git-receive-pack"
 #: Reasons a server gives when a ref was not where the push said it was.
@@ -37,12 +40,17 @@ _MOVED_REASONS = ("failed to lock", "stale info", "non-fast-forward", "fetch fir
                   "cannot lock ref")
 
 
-class GitRemote:
-    """A repository at ``url`` (``http(s)://host/path``, with or without ``.git``)."""
+class GitEndpoint:
+    """A repository at ``url`` (``http(s)://host/path``, with or without ``.git``).
+
+    ``cors_proxy`` (for pages whose Git server sends no CORS headers, as isomorphic-git's
+    ``corsProxy``): requests go to ``<cors_proxy>/<url without its scheme>``; the proxy then
+    sees the credentials, so use one you run yourself.
+    """
 
     def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
                  headers: Mapping[str, str] | None = None,
-                 transport: Transport | None = None) -> None:
+                 transport: Transport | None = None, cors_proxy: str | None = None) -> None:
         if type(url) is not str:
             raise InvalidArgument(f"url must be a str, not {type(url).__name__}",
                                   argument="url")
@@ -55,6 +63,11 @@ class GitRemote:
             password = urllib.parse.unquote(parts.password or "") if password is None \
                 else password
         self.url = redact(url).rstrip("/")
+        self._base = self.url
+        if cors_proxy is not None:
+            if type(cors_proxy) is not str or not cors_proxy.startswith(("http://", "https://")):
+                raise InvalidArgument("cors_proxy must be an http(s) URL", argument="cors_proxy")
+            self._base = cors_proxy.rstrip("/") + "/" + self.url.split("://", 1)[1]
         self._headers = dict(headers or {})
         if username is not None:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
@@ -71,13 +84,13 @@ class GitRemote:
         self.transport = transport
 
     def __repr__(self) -> str:
-        return f"GitRemote({self.url!r})"
+        return f"{type(self).__name__}({self.url!r})"
 
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _call(self, method: str, path: str, headers: Mapping[str, str],
                     body: bytes | None = None) -> bytes:
-        url = f"{self.url}/{path}"
+        url = f"{self._base}/{path}"
         status, resp_headers, data = await self.transport.request(
             method, url, {**self._headers, **headers}, body)
         self._check(status, url)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from webstore.errors import IntegrityError, InvalidArgument, KeyNotFound, RefMoved
-from webstore.remote.remote import GitRemote
+from webstore.remote.remote import GitEndpoint
 from webstore.versioned.history import is_ancestor
 from webstore.versioned.ids import ObjectId, to_hex
 from webstore.versioned.objects import Commit
@@ -30,7 +31,24 @@ if TYPE_CHECKING:
     from webstore.versioned.object_store import ObjectStore
     from webstore.versioned.repo import Repo
 
-__all__ = ["clone", "fetch", "pull", "push"]
+__all__ = ["Progress", "clone", "fetch", "pull", "push", "push_update"]
+
+Progress = Callable[[str, int], object]
+"""``progress(phase, objects)`` during a transfer: ``"wanted"`` (commits asked for),
+``"received"`` (objects in the server's pack), ``"stored"`` (checked and stored), or for a
+push ``"counted"`` (objects the server lacks) and ``"sent"``. A failing callback is logged and
+never stops the transfer."""
+
+_log = logging.getLogger("webstore.remote")
+
+
+def _report(progress: Progress | None, phase: str, count: int) -> None:
+    if progress is None:
+        return
+    try:
+        progress(phase, count)
+    except Exception:  # a progress bar must not break a sync
+        _log.exception("progress callback failed in phase %s", phase)
 
 _COMMIT = b"commit"
 _LOCAL, _REMOTE = 1, 2
@@ -48,7 +66,7 @@ def _local_ref(git_ref: str) -> str | None:
     return None
 
 
-async def _remote_refs(repo: Repo, remote: GitRemote) -> dict[str, ObjectId]:
+async def _remote_refs(repo: Repo, remote: GitEndpoint) -> dict[str, ObjectId]:
     """Branches and tags of the server under webstore's names, tags peeled to commits."""
     out: dict[str, ObjectId] = {}
     fmt = await repo.resolve_format()
@@ -76,8 +94,8 @@ async def _haves(repo: Repo) -> list[ObjectId]:
     return haves
 
 
-async def _download(repo: Repo, remote: GitRemote, refs: dict[str, ObjectId],
-                    limit: int) -> int:
+async def _download(repo: Repo, remote: GitEndpoint, refs: dict[str, ObjectId],
+                    limit: int, progress: Progress | None) -> int:
     """Fetch, verify and store everything ``refs`` need; returns how many objects."""
     if type(limit) is not int or limit < 1:
         raise InvalidArgument(f"max_object_bytes must be a positive int, not {limit!r}",
@@ -88,8 +106,10 @@ async def _download(repo: Repo, remote: GitRemote, refs: dict[str, ObjectId],
     present = await repo.objects.has_many(list(heads))
     wants = [oid for oid, p in zip(heads, present, strict=True) if not p]
     fmt = await repo.resolve_format()
+    _report(progress, "wanted", len(wants))
     pairs = await remote.fetch_pack(wants, await _haves(repo), max_object_bytes=limit,
                                     fmt=fmt) if wants else []
+    _report(progress, "received", len(pairs))
     pack = dict(pairs)
 
     async def lookup(oids: list[ObjectId]) -> list[bytes | None]:
@@ -98,38 +118,41 @@ async def _download(repo: Repo, remote: GitRemote, refs: dict[str, ObjectId],
     received = await receive(repo, lookup, heads, max_object_bytes=limit, fmt=fmt,
                              source=f"the pack {remote.url} sent")
     await repo.objects.add_raw_verified(received)
+    _report(progress, "stored", len(received))
     return len(received)
 
 
-async def fetch(repo: Repo, remote: GitRemote, *,
-                max_object_bytes: int = MAX_OBJECT_BYTES) -> dict[str, ObjectId]:
+async def fetch(repo: Repo, remote: GitEndpoint, *,
+                max_object_bytes: int = MAX_OBJECT_BYTES,
+                progress: Progress | None = None) -> dict[str, ObjectId]:
     """Store every object the server's branches and tags need; move no ref.
 
     Returns the server's refs under webstore's names (``heads/main``, ``tags/v1``; an
     annotated tag gives its commit). A bad object raises IntegrityError and stores nothing.
     """
     refs = await _remote_refs(repo, remote)
-    await _download(repo, remote, refs, max_object_bytes)
+    await _download(repo, remote, refs, max_object_bytes, progress)
     return refs
 
 
-async def pull(repo: Repo, remote: GitRemote, branch: str = "main", *,
-               source: str | None = None,
-               max_object_bytes: int = MAX_OBJECT_BYTES) -> MergeResult:
+async def pull(repo: Repo, remote: GitEndpoint, branch: str = "main", *,
+               source: str | None = None, max_object_bytes: int = MAX_OBJECT_BYTES,
+               progress: Progress | None = None) -> MergeResult:
     """Fetch, then fast-forward or three-way merge the server's ``source`` into ``branch``.
 
     Conflicts come back in the result and nothing is committed (the objects stay fetched).
     """
     name = check_ref_name(source or branch, "source")
-    refs = await fetch(repo, remote, max_object_bytes=max_object_bytes)
+    refs = await fetch(repo, remote, max_object_bytes=max_object_bytes, progress=progress)
     theirs = refs.get("heads/" + name)
     if theirs is None:
         raise KeyNotFound(name, where=f"branches of {remote.url}")
     return await repo.merge(branch, theirs, message=f"Merge {name} of {remote.url}")
 
 
-async def clone(remote: GitRemote, repo: Repo, *,
-                max_object_bytes: int = MAX_OBJECT_BYTES) -> dict[str, ObjectId]:
+async def clone(remote: GitEndpoint, repo: Repo, *,
+                max_object_bytes: int = MAX_OBJECT_BYTES,
+                progress: Progress | None = None) -> dict[str, ObjectId]:
     """Copy every branch and tag of the server into ``repo`` (refs absent or equal there).
 
     If a ref moves locally while they are being set, the refs already set are put back.
@@ -140,7 +163,7 @@ async def clone(remote: GitRemote, repo: Repo, *,
         if current[ref] not in (None, oid):
             raise RefMoved(f"{ref} already exists here at another commit; nothing was stored",
                            ref=ref, expected=oid, got=current[ref])
-    await _download(repo, remote, refs, max_object_bytes)
+    await _download(repo, remote, refs, max_object_bytes, progress)
     moved: list[str] = []
     try:
         for ref, oid in refs.items():
@@ -156,13 +179,21 @@ async def clone(remote: GitRemote, repo: Repo, *,
     return refs
 
 
-async def push(repo: Repo, remote: GitRemote, branch: str = "main", *,
-               to: str | None = None) -> ObjectId:
+async def push(repo: Repo, remote: GitEndpoint, branch: str = "main", *,
+               to: str | None = None, progress: Progress | None = None) -> ObjectId:
+    """The pushed head; see :func:`push_update`."""
+    return (await push_update(repo, remote, branch, to=to, progress=progress))[1]
+
+
+async def push_update(repo: Repo, remote: GitEndpoint, branch: str = "main", *,
+                      to: str | None = None, progress: Progress | None = None
+                      ) -> tuple[ObjectId | None, ObjectId]:
     """Make the server's branch ``to`` (default ``branch``) point at the local ``branch``.
 
     Only a fast-forward is pushed: a server branch at a commit this repo lacks, or one that is
     not an ancestor of the local head, raises :class:`RefMoved` asking to pull first; so does
-    a server branch moved by someone else during the push. Returns the pushed commit.
+    a server branch moved by someone else during the push. Returns ``(server's old head,
+    pushed head)``.
     """
     local = check_ref_name(branch, "branch")
     target = check_ref_name(to or branch, "to")
@@ -174,7 +205,7 @@ async def push(repo: Repo, remote: GitRemote, branch: str = "main", *,
     server = await remote.ls_refs(peel=True, fmt=fmt)
     old = server.get(git_ref)
     if old == head:
-        return head
+        return old, head
     if old is not None and not (
             (await repo.objects.has_many([old]))[0]
             and isinstance(await repo.objects.get(old), Commit)
@@ -188,8 +219,10 @@ async def push(repo: Repo, remote: GitRemote, branch: str = "main", *,
         if present and isinstance(await repo.objects.get(oid), Commit):
             known.append(oid)
     objects = await _objects_to_send(repo.objects, head, known)
+    _report(progress, "counted", len(objects))
     await remote.push_pack([(git_ref, old, head)], objects, fmt=fmt)
-    return head
+    _report(progress, "sent", len(objects))
+    return old, head
 
 
 async def _commits_to_send(objects: ObjectStore, head: ObjectId,

@@ -11,6 +11,8 @@ append-only, hash-verified) + :class:`RefStore` (compare-and-set) = :class:`Repo
 
 from __future__ import annotations
 
+from typing import Any
+
 from webstore.versioned.branch import Branch, Transaction, View
 from webstore.versioned.diff import Added, Change, Removed, Updated
 from webstore.versioned.fsck import FsckReport, fsck
@@ -29,7 +31,7 @@ from webstore.versioned.object_store import ObjectStore
 from webstore.versioned.objects import Blob, Commit, Signature, Tree, TreeEntry
 from webstore.versioned.refs import RefStore
 from webstore.versioned.repo import Author, Repo
-from webstore.versioned.sync import clone, fetch, pull, push
+from webstore.versioned.sync import Remote, clone, fetch, pull, push
 from webstore.versioned.values import AddWinsSet, Counter, LastWriterWins
 from webstore.versioned.watch import Channel, RefEvent, WatchHandle
 
@@ -60,6 +62,7 @@ __all__ = [
     "ObjectStore",
     "RefEvent",
     "RefStore",
+    "Remote",
     "Removed",
     "Repo",
     "Signature",
@@ -78,3 +81,16 @@ __all__ = [
     "push",
     "to_hex",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``GitRemote`` (sync with Git servers) is imported on first use.
+
+    A page that never syncs does not load the pack and protocol code (cold start); the
+    class itself lives in :mod:`webstore.remote`, the layer above this one.
+    """
+    if name == "GitRemote":
+        from webstore.remote import GitRemote
+
+        return GitRemote
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

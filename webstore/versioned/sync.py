@@ -15,9 +15,17 @@ that moved concurrently is refused with :class:`~webstore.errors.RefMoved`.
 
 Both repos must name objects in one format: syncing a SHA-1 repo with a SHA-256 one raises
 :class:`~webstore.errors.InvalidArgument` naming both formats before anything is stored.
+
+Where a function takes a repo, a :class:`Remote` also does: a repository this process cannot
+read directly, such as a Git server (``webstore.remote.GitRemote``, also importable as
+``webstore.versioned.GitRemote``). The remote implements the same operation over its network;
+``progress(phase, objects)`` reports how the transfer goes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from webstore.errors import Conflict, InvalidArgument, KeyNotFound, RefMoved
 from webstore.versioned.history import is_ancestor
@@ -27,7 +35,39 @@ from webstore.versioned.receive import MAX_OBJECT_BYTES, receive
 from webstore.versioned.refs import check_ref_name
 from webstore.versioned.repo import Repo
 
-__all__ = ["MAX_OBJECT_BYTES", "clone", "fetch", "pull", "push"]
+__all__ = ["MAX_OBJECT_BYTES", "Progress", "Remote", "clone", "fetch", "pull", "push"]
+
+Progress = Callable[[str, int], object]
+"""``progress(phase, objects)``; the phases are the remote's (see ``webstore.remote.sync``)."""
+
+
+@runtime_checkable
+class Remote(Protocol):
+    """A repository elsewhere that sync reaches over a network (a Git server)."""
+
+    async def push_from(self, repo: Repo, branch: str = "main", *, to: str | None = None,
+                        progress: Progress | None = None) -> MergeResult:
+        """Make this remote's branch ``to`` (default ``branch``) ``repo``'s ``branch``."""
+
+    async def pull_into(self, repo: Repo, branch: str = "main", *, source: str | None = None,
+                        max_object_bytes: int = ..., progress: Progress | None = None
+                        ) -> MergeResult:
+        """Bring this remote's ``source`` into ``repo``'s ``branch`` (fast-forward or merge)."""
+
+    async def fetch_into(self, repo: Repo, *, max_object_bytes: int = ...,
+                         progress: Progress | None = None) -> dict[str, ObjectId]:
+        """Store in ``repo`` what this remote's refs need; return those refs."""
+
+    async def clone_into(self, repo: Repo, *, max_object_bytes: int = ...,
+                         progress: Progress | None = None) -> dict[str, ObjectId]:
+        """Copy every branch and tag of this remote into ``repo``."""
+
+def _repo(value: object, argument: str) -> Repo:
+    if not isinstance(value, Repo):
+        raise InvalidArgument(f"{argument} must be a Repo or a Remote (webstore.remote."
+                              f"GitRemote), not {type(value).__name__}", argument=argument)
+    return value
+
 
 async def _same_format(src: Repo, dst: Repo) -> ObjectFormat:
     """The format both repos use; two formats raise InvalidArgument naming both."""
@@ -51,13 +91,25 @@ async def _receive(src: Repo, dst: Repo, heads: dict[ObjectId, str],
                          source="the source")
 
 
-async def fetch(src: Repo, dst: Repo, heads: list[ObjectId], *,
-                max_object_bytes: int = MAX_OBJECT_BYTES) -> int:
+async def fetch(src: Repo | Remote, dst: Repo | Remote, heads: list[ObjectId] | None = None,
+                *, max_object_bytes: int = MAX_OBJECT_BYTES,
+                progress: Progress | None = None) -> int | dict[str, ObjectId]:
     """Copy into ``dst`` every object reachable from the commits ``heads`` that it lacks.
 
     Returns how many objects were stored. Any bad object raises :class:`IntegrityError`
-    and nothing at all is stored.
+    and nothing at all is stored. With a :class:`Remote` (either argument; the other is the
+    local repo) the remote's branches and tags are fetched and returned, no ref moves.
     """
+    if isinstance(dst, Remote) and isinstance(src, Repo):
+        src, dst = dst, src
+    if isinstance(src, Remote):
+        local = _repo(dst, "dst")
+        return await src.fetch_into(local, max_object_bytes=max_object_bytes,
+                                    progress=progress)
+    src, dst = _repo(src, "src"), _repo(dst, "dst")
+    if heads is None:
+        raise InvalidArgument("heads must name the commits to fetch from a repo",
+                              argument="heads")
     await _same_format(src, dst)
     received = await _receive(src, dst, {h: to_hex(h) for h in heads}, max_object_bytes)
     await dst.objects.add_raw_verified(received)
@@ -70,13 +122,23 @@ async def _update(dst: Repo, ref: str, old: ObjectId | None, new: ObjectId) -> N
                        ref=ref, expected=old, got=await dst.refs.get(ref))
 
 
-async def push(src: Repo, dst: Repo, branch: str = "main", *, to: str | None = None,
-               merge: bool = False, max_object_bytes: int = MAX_OBJECT_BYTES) -> MergeResult:
+async def push(src: Repo, dst: Repo | Remote, branch: str = "main", *, to: str | None = None,
+               merge: bool = False, max_object_bytes: int = MAX_OBJECT_BYTES,
+               progress: Progress | None = None) -> MergeResult:
     """Send ``branch`` of ``src`` to ``dst`` (branch ``to``, default the same name).
 
     Fast-forwards the target; a diverged target raises :class:`Conflict` unless ``merge``,
-    which merges in ``dst`` (conflicts are returned, nothing committed).
+    which merges in ``dst`` (conflicts are returned, nothing committed). A :class:`Remote`
+    target only fast-forwards (a Git server does not merge): one that moved raises
+    :class:`RefMoved`, and ``pull`` then ``push`` again is the way on.
     """
+    src = _repo(src, "src")
+    if isinstance(dst, Remote):
+        if merge:
+            raise InvalidArgument("merge=True needs a repo as the target; a Git server only "
+                                  "fast-forwards: pull, then push", argument="merge")
+        return await dst.push_from(src, branch, to=to, progress=progress)
+    dst = _repo(dst, "dst")
     await _same_format(src, dst)
     source = src.branch(branch)
     head = await source.head()
@@ -101,10 +163,16 @@ async def push(src: Repo, dst: Repo, branch: str = "main", *, to: str | None = N
     return await dst.merge(target.name, head, message=f"Merge pushed {branch}")
 
 
-async def pull(dst: Repo, src: Repo, branch: str = "main", *, source: str | None = None,
-               merge: bool = True, max_object_bytes: int = MAX_OBJECT_BYTES) -> MergeResult:
+async def pull(dst: Repo, src: Repo | Remote, branch: str = "main", *,
+               source: str | None = None, merge: bool = True,
+               max_object_bytes: int = MAX_OBJECT_BYTES,
+               progress: Progress | None = None) -> MergeResult:
     """Bring ``source`` (default ``branch``) of ``src`` into ``branch`` of ``dst``."""
-    return await push(src, dst, source or branch, to=branch, merge=merge,
+    dst = _repo(dst, "dst")
+    if isinstance(src, Remote):
+        return await src.pull_into(dst, branch, source=source,
+                                   max_object_bytes=max_object_bytes, progress=progress)
+    return await push(_repo(src, "src"), dst, source or branch, to=branch, merge=merge,
                       max_object_bytes=max_object_bytes)
 
 
@@ -117,13 +185,17 @@ def _check_peer_ref(ref: str) -> str:
     return ref
 
 
-async def clone(src: Repo, dst: Repo, *,
-                max_object_bytes: int = MAX_OBJECT_BYTES) -> dict[str, ObjectId]:
+async def clone(src: Repo | Remote, dst: Repo, *, max_object_bytes: int = MAX_OBJECT_BYTES,
+                progress: Progress | None = None) -> dict[str, ObjectId]:
     """Copy every branch and tag of ``src`` into ``dst`` (refs must be absent or equal there).
 
     Every ref is checked before any object is stored or any ref moves; if a ref moves
     concurrently while they are being set, the refs already set are put back.
     """
+    dst = _repo(dst, "dst")
+    if isinstance(src, Remote):
+        return await src.clone_into(dst, max_object_bytes=max_object_bytes, progress=progress)
+    src = _repo(src, "src")
     await _same_format(src, dst)
     refs = {_check_peer_ref(r): oid for r, oid in (await src.refs.list()).items()}
     current = {ref: await dst.refs.get(ref) for ref in refs}

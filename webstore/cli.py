@@ -2,7 +2,12 @@
 
 Values on the command line and in export files are JSON, with the tagged forms of
 :mod:`webstore.kv.jsonform` for bytes, typed arrays, tuples and non-finite floats.
-Exit codes: 0 success, 1 key not found, 2 bad input, 3 storage error.
+Exit codes: 0 success, 1 key not found, 2 bad input, 3 storage or network error (a damaged
+object included), 4 diverged (``pull`` with conflicts, ``push`` of a branch the server moved).
+
+The Git-server commands (``remote``, ``push``, ``pull``, ``fetch``, ``clone``) live in
+:mod:`webstore.remote.cli`; that package (HTTP, TLS) is imported only when the command line
+names one of them, or asks for the full help.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from json import JSONDecodeError, dumps, loads
 from typing import IO, Any
 
 from webstore._runtime import drive
-from webstore.errors import KeyNotFound, WebstoreError
+from webstore.errors import IntegrityError, KeyNotFound, WebstoreError
 from webstore.kv.jsonform import from_json, to_json
 from webstore.kv.store import Store
 
@@ -116,7 +121,12 @@ Command = Callable[[Store, argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (versioned-store subcommands are added when available)."""
+    """The argument parser (versioned-store and Git-server subcommands when available)."""
+    return _build(remote=True)[0]
+
+
+def _build(*, remote: bool) -> tuple[argparse.ArgumentParser, dict[str, Any]]:
+    """The parser and its subcommands; ``remote``: with those of :mod:`webstore.remote.cli`."""
     parser = argparse.ArgumentParser(
         prog="webstore", description="Key-value and versioned storage (SQLite by default).")
     parser.add_argument("--store", metavar="PATH", default=None,
@@ -148,7 +158,24 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         versioned_cli.add_subcommands(sub)
-    return parser
+    if remote:
+        from webstore.remote.cli import add_subcommands as add_remote_subcommands
+
+        add_remote_subcommands(sub)
+    return parser, sub.choices
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named by ``argv`` (after the global options), ``None`` if unclear."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--store", "--name"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+        elif not word.startswith(("--store=", "--name=")):
+            return None  # -h, or an option argparse may expand: build the whole parser
+    return None
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
@@ -166,7 +193,10 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``webstore`` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, commands = _build(remote=False)
+    if _command_of(argv) not in commands:  # a Git-server command, or help: load them all
+        parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if hasattr(args, "kv_command"):
@@ -177,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyNotFound as exc:
         print(f"webstore: {exc}", file=sys.stderr)
         return EXIT_MISSING
+    except IntegrityError as exc:
+        print(f"webstore: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
     except (_BadInput, ValueError, TypeError) as exc:
         print(f"webstore: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -80,3 +80,68 @@ def test_typed_array_json_form_round_trips(tmp_path: Path) -> None:
     assert form["$typed"]["kind"] == "Float64Array" and form["$typed"]["shape"] == [2]
     back = from_json(json.loads(json.dumps(form)))
     assert back.typecode == "d" and back.tobytes() == value.tobytes()
+
+
+def test_commit_then_show_round_trip(tmp_path: Path) -> None:
+    first = run(tmp_path, "commit", "todo/1", '{"text": "milk"}', "-m", "add milk")
+    assert first.returncode == 0, first.stderr
+    head = run(tmp_path, "commit", "--branch", "dev", "b", '{"$bytes": "AP8="}', "-m", "bytes")
+    assert head.returncode == 0 and len(head.stdout.strip()) == 64
+    assert run(tmp_path, "show", "main:todo/1").stdout == '{"text": "milk"}\n'
+    assert run(tmp_path, "show", "dev:b").stdout == '{"$bytes": "AP8="}\n'
+    assert run(tmp_path, "show", f"{head.stdout.strip()}:b").stdout == '{"$bytes": "AP8="}\n'
+    shown = run(tmp_path, "show", "main").stdout.splitlines()
+    assert shown[0] == "commit " + first.stdout.strip()
+    assert shown[1].startswith("Author: ") and shown[2].startswith("Date:   ")
+    assert shown[3:] == ["", "    add milk", "", "A todo/1"]
+    removed = run(tmp_path, "commit", "--remove", "todo", "-m", "clear")
+    assert removed.returncode == 0
+    assert run(tmp_path, "show", "main").stdout.splitlines()[-1] == "D todo/1"
+    assert run(tmp_path, "log").stdout.count("\n") == 2
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("show", "main:nope"), 1, "key not found"),
+    (("show", "nobranch"), 1, "key not found"),
+    (("commit", "--remove", "nope", "-m", "x"), 1, "key not found"),
+    (("commit", "k", "-m", "x"), 2, "JSON value"),
+    (("commit", "k", "not json", "-m", "x"), 2, "not valid JSON"),
+    (("commit", "--remove", "k", "1", "-m", "x"), 2, "PATH only"),
+    (("remote", "add", "origin", "http://me:Pa55word@example.org/x.git"), 2, "credentials"),
+    (("remote", "add", "origin", "ftp://example.org/x.git"), 2, "http://"),
+    (("remote", "add", "b@d", "http://example.org/x.git"), 2, "remote name"),
+    (("remote", "remove", "origin"), 1, "key not found"),
+])
+def test_commit_show_remote_bad_input(
+        tmp_path: Path, args: tuple[str, ...], code: int, message: str) -> None:
+    run(tmp_path, "commit", "k", "1", "-m", "seed")
+    result = run(tmp_path, *args)
+    assert result.returncode == code, result
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "Pa55word" not in result.stderr
+
+
+def test_remote_add_list_remove(tmp_path: Path) -> None:
+    url = "https://git.example.org/notes.git"
+    assert run(tmp_path, "remote").stdout == ""
+    assert run(tmp_path, "remote", "add", "origin", url).returncode == 0
+    assert run(tmp_path, "remote", "add", "backup", "http://127.0.0.1:9/b").returncode == 0
+    again = run(tmp_path, "remote", "add", "origin", "https://other.example.org/x")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert run(tmp_path, "remote").stdout == f"backup http://127.0.0.1:9/b\norigin {url}\n"
+    assert run(tmp_path, "--name", "other", "remote").stdout == ""  # remotes are per repo
+    assert run(tmp_path, "keys").stdout == ""  # not among the store's own keys
+    assert run(tmp_path, "remote", "remove", "backup").returncode == 0
+    assert run(tmp_path, "remote").stdout == f"origin {url}\n"
+
+
+def test_key_value_commands_do_not_load_the_git_client(tmp_path: Path) -> None:
+    code = ("import sys; from webstore.cli import main; main(['get', 'k']); "
+            "sys.exit('webstore.remote' in sys.modules)")
+    env = dict(os.environ, WEBSTORE_PATH=str(tmp_path / "cli.sqlite3"))
+    for argv in (["--name", "x", "get", "k"], ["--store", str(tmp_path / "s"), "log"]):
+        probe = code.replace("['get', 'k']", repr(argv))
+        assert subprocess.run([sys.executable, "-c", probe], env=env, check=False,
+                              capture_output=True).returncode == 0, argv
+    help_text = run(tmp_path, "--help").stdout
+    assert all(f"    {c} " in help_text for c in ("remote", "push", "pull", "fetch", "clone"))

@@ -76,7 +76,7 @@ export function getMany<T = Value>(keys: Iterable<string>, store?: Store | Promi
 export function delMany(keys: Iterable<string>, store?: Store | Promise<Store>): Promise<void>;
 export function clear(store?: Store | Promise<Store>): Promise<void>;
 
-/** A commit id: 64 hexadecimal digits (SHA-256, Git object format). */
+/** A commit id: 64 hexadecimal digits (SHA-256), 40 in a SHA-1 repo (Git object format). */
 export type CommitId = string;
 
 export interface LogEntry {
@@ -131,10 +131,46 @@ export class Repo {
   history(rev?: string, options?: { limit?: number; cursor?: string | null }): Promise<HistoryPage>;
   diff(older: string | null, newer: string | null, options?: { prefix?: string }): Promise<Change[]>;
   merge(into: string, source: string, options?: { message?: string }): Promise<MergeResult>;
+  /** Fast-forward the server's branch; rejects with RefMoved when it moved (pull first). */
+  push(url: string | URL, options?: PushOptions): Promise<MergeResult>;
+  /** Fetch and fast-forward or merge; conflicts are returned, nothing committed then. */
+  pull(url: string | URL, options?: PullOptions): Promise<MergeResult>;
+  /** Store what the server's refs need; no local branch moves. */
+  fetch(url: string | URL, options?: RemoteOptions): Promise<FetchResult>;
   close(): Promise<void>;
 }
 
-export function openRepo(name?: string, options?: OpenOptions): Promise<Repo>;
+export type ObjectFormat = "sha256" | "sha1";
+
+export interface RepoOptions extends OpenOptions {
+  /** Chosen when the repo is created; default: the stored one (SHA-256 for a new repo). */
+  objectFormat?: ObjectFormat;
+}
+
+/** `"counted"`/`"sent"` (push), `"wanted"`/`"received"`/`"stored"` (fetch, pull, clone). */
+export interface SyncProgress {
+  phase: "counted" | "sent" | "wanted" | "received" | "stored" | (string & {});
+  objects: number;
+}
+
+/** A Git server (smart HTTP). Credentials are used for the call only, never shown in errors. */
+export interface RemoteOptions {
+  username?: string;
+  password?: string;
+  headers?: Record<string, string> | Iterable<[string, string]>;
+  /** Requests go to `<corsProxy>/<url without scheme>` (the proxy sees the credentials). */
+  corsProxy?: string;
+  onProgress?: (progress: SyncProgress) => void;
+}
+export interface PushOptions extends RemoteOptions { branch?: string; to?: string; }
+export interface PullOptions extends RemoteOptions { branch?: string; source?: string; }
+/** The server's branches and tags (`"heads/main"`, `"tags/v1"`) and their commit ids. */
+export interface FetchResult { refs: Record<string, CommitId>; }
+
+export function openRepo(name?: string, options?: RepoOptions): Promise<Repo>;
+/** Clone the server's branches and tags into the local repo `name` (format: the server's). */
+export function cloneRepo(url: string | URL, name?: string,
+  options?: RepoOptions & RemoteOptions): Promise<Repo>;
 
 export class WebstoreError extends Error {
   constructor(message: string, fields?: Record<string, unknown>);

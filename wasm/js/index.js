@@ -25,6 +25,22 @@ function openArgs(name, options) {
   return [String(name), options.backend ?? undefined, options.path ?? undefined];
 }
 
+// The Git server of push/pull/fetch/clone as one array, in the order jsapi.py's `_remote` reads. The
+// credentials go to Python for this call only (a GitRemote made and dropped per call).
+function remoteArgs(url, { username, password, headers, corsProxy, onProgress } = {}) {
+  if (typeof url !== "string" && !(url instanceof URL)) {
+    throw new TypeError("url must be a string or a URL");
+  }
+  if (onProgress != null && typeof onProgress !== "function") {
+    throw new TypeError("onProgress must be a function");
+  }
+  const pairs = headers == null ? undefined
+    : typeof headers[Symbol.iterator] === "function" ? [...headers] // Map, Headers, pairs
+      : Object.entries(headers);
+  return [String(url), username ?? undefined, password ?? undefined, pairs,
+    corsProxy ?? undefined, onProgress ?? undefined];
+}
+
 // Start a watch through `py.watch(...args)` (a Python handle, or an error envelope thrown
 // here); the returned function stops it once and is kept in `watches` until then.
 function subscribe(py, watches, callback, ...args) {
@@ -263,6 +279,31 @@ export class Repo {
    * `{kind: "absent"}` or `{kind: "subtree"}`. With conflicts nothing is committed.
    */
   merge(into, source, { message } = {}) { return this._call("merge", into, source, message ?? null); }
+  /**
+   * Send `branch` (default "main") to the Git server at `url`, as its branch `to` (default
+   * the same name). Only a fast-forward is pushed: if the server's branch moved, this rejects
+   * with RefMoved (pull, then push again). Options: `username`, `password` (kept for this
+   * call only, never in an error), `headers`, `corsProxy`, `onProgress({phase, objects})`
+   * (phases "counted", "sent"). Resolves to a merge result (`changed: false` when the server
+   * already had it).
+   */
+  push(url, { branch = "main", to, ...options } = {}) {
+    return this._call("push", branch, to ?? null, remoteArgs(url, options));
+  }
+  /**
+   * Fetch the server's branch `source` (default `branch`, default "main") and fast-forward
+   * or three-way merge it into `branch`. Resolves to `{ok, commit, fastForward, changed,
+   * conflicts}` like {@link Repo#merge}: with conflicts nothing is committed. Options as
+   * {@link Repo#push}; progress phases "wanted", "received", "stored".
+   */
+  pull(url, { branch = "main", source, ...options } = {}) {
+    return this._call("pull", branch, source ?? null, remoteArgs(url, options));
+  }
+  /**
+   * Store what the server's branches and tags need, moving no local branch. Resolves to
+   * `{refs: {"heads/main": commitId, "tags/v1": commitId, ...}}`.
+   */
+  fetch(url, options = {}) { return this._call("fetch", remoteArgs(url, options)); }
   /** Stop every watch and close the storage this repo opened. */
   async close() {
     for (const stop of [...this.#watches]) stop();
@@ -270,10 +311,29 @@ export class Repo {
   }
 }
 
-/** Open the versioned store `name` (same options as {@link open}). */
+/**
+ * Open the versioned store `name` (same options as {@link open}, plus `objectFormat`:
+ * "sha256" or "sha1", chosen when the repo is created; default: the stored one, SHA-256 for a
+ * new repo).
+ */
 export async function openRepo(name = "default", options = {}) {
   const api = await runtime(options);
-  const answer = await api.py.open_repo(...openArgs(name, options));
+  const answer = await api.py.open_repo(...openArgs(name, options),
+    options.objectFormat ?? undefined);
+  const py = await unwrapOpen(answer);
+  return new Repo(api, py, String(name));
+}
+
+/**
+ * Copy every branch and tag of the Git server repo at `url` into the local repo `name`
+ * (branches absent or equal there) and open it. Options: those of {@link openRepo} (with
+ * `objectFormat` defaulting to the server's) and of {@link Repo#push}.
+ */
+export async function cloneRepo(url, name = "default", options = {}) {
+  const remote = remoteArgs(url, options);
+  const api = await runtime(options);
+  const answer = await api.py.clone_repo(remote, ...openArgs(name, options),
+    options.objectFormat ?? undefined);
   const py = await unwrapOpen(answer);
   return new Repo(api, py, String(name));
 }

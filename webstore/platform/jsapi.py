@@ -16,6 +16,7 @@ without parsing a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +33,7 @@ from webstore.versioned.history import HistoryPage
 from webstore.versioned.ids import ObjectId, to_hex
 from webstore.versioned.merge import ABSENT, SUBTREE
 
-__all__ = ["JsRepo", "JsStore", "from_js", "open_repo", "open_kv", "to_js"]
+__all__ = ["JsRepo", "JsStore", "clone_repo", "from_js", "open_repo", "open_kv", "to_js"]
 
 _MISSING = object()
 _FIELDS = ("argument", "key", "type_name", "path", "backend", "reason", "expected", "got",
@@ -140,7 +141,7 @@ def _error(exc: BaseException) -> list[Any]:
     fields: dict[str, Any] = {}
     for name in _FIELDS:
         field = getattr(exc, name, None)
-        if isinstance(field, bytes) and len(field) == 32:
+        if isinstance(field, bytes) and len(field) in (20, 32):  # an object id, either format
             field = to_hex(ObjectId(field))
         if isinstance(field, (str, int, float, bool)):
             fields[name] = field
@@ -381,6 +382,27 @@ class JsRepo:
     async def _close(self) -> None:
         await self.repo.close()
 
+    async def _push(self, branch: str, to: str | None, remote: Any) -> dict[str, Any]:
+        from webstore.versioned import push
+
+        server, progress = _remote(remote)
+        return _merge_result(await push(self.repo, server, branch, to=to, progress=progress))
+
+    async def _pull(self, branch: str, source: str | None, remote: Any) -> dict[str, Any]:
+        from webstore.versioned import pull
+
+        server, progress = _remote(remote)
+        return _merge_result(await pull(self.repo, server, branch, source=source,
+                                        progress=progress))
+
+    async def _fetch(self, remote: Any) -> dict[str, Any]:
+        from webstore.versioned import fetch
+
+        server, progress = _remote(remote)
+        refs = await fetch(self.repo, server, progress=progress)
+        assert isinstance(refs, dict)  # a remote answers with its refs
+        return {"refs": {name: to_hex(oid) for name, oid in refs.items()}}
+
     def watch(self, branch: str, callback: Callable[..., Any], prefix: str) -> Any:
         """Watch ``branch``; ``callback(oldHex, newHex, changes)`` gets JS values."""
         def deliver(old: ObjectId | None, new: ObjectId | None, changes: list[Any]) -> None:
@@ -392,12 +414,62 @@ class JsRepo:
     """Stop a watch started by :meth:`watch`."""
 
 
-def open_repo(name: Any, backend: Any, path: Any) -> Any:
+def open_repo(name: Any, backend: Any, path: Any, object_format: Any = None) -> Any:
     """Open a repo: a :class:`JsRepo` (a PyProxy in JS), or an error envelope."""
     async def work() -> Any:
         try:
-            repo = await Repo.open(name, backend=backend, path=path)
+            repo = await Repo.open(name, backend=backend, path=path,
+                                   object_format=object_format)
         except Exception as exc:
+            return to_js(_error(exc))
+        return JsRepo(repo)
+
+    return work()
+
+
+# -- Git servers ----------------------------------------------------------------------------
+
+def _remote(remote: Any) -> tuple[Any, Callable[[str, int], None] | None]:
+    """A ``GitRemote`` for one call (credentials live only in it) and the progress callback.
+
+    ``remote`` is ``[url, username, password, headers, corsProxy, onProgress]`` from
+    ``index.js``: ``headers`` as ``[[name, value], ...]``, ``onProgress`` a JS function called
+    with ``{phase, objects}``.
+    """
+    from webstore.remote import GitRemote
+
+    url, username, password, headers, cors_proxy, on_progress = remote
+    extra = None if headers is None else {str(k): str(v) for k, v in headers}
+    server = GitRemote(url, username=username, password=password, headers=extra,
+                       cors_proxy=cors_proxy)
+    if on_progress is None:
+        return server, None
+
+    def progress(phase: str, objects: int) -> None:
+        on_progress(to_js({"phase": phase, "objects": objects}))
+
+    return server, progress
+
+
+def clone_repo(remote: Any, name: Any, backend: Any, path: Any, object_format: Any) -> Any:
+    """Clone a Git server repo into the repo ``name``: a :class:`JsRepo`, or an error envelope.
+
+    Without ``object_format`` the repo takes the server's (a clone cannot use another).
+    """
+    async def work() -> Any:
+        from webstore.versioned import clone
+
+        repo = None
+        try:
+            server, progress = _remote(remote)
+            fmt = object_format or (await server.capabilities()).get(
+                "object-format", "sha1").split()[0]
+            repo = await Repo.open(name, backend=backend, path=path, object_format=fmt)
+            await clone(server, repo, progress=progress)
+        except Exception as exc:
+            if repo is not None:
+                with contextlib.suppress(Exception):
+                    await repo.close()
             return to_js(_error(exc))
         return JsRepo(repo)
 

@@ -40,6 +40,7 @@ from webstore.versioned import (
     parse_id,
     to_hex,
 )
+from webstore.versioned.receive import receive
 from webstore.versioned.trees import lookup, split_path
 from webstore.versioned.values import decode_value, encode_value
 
@@ -430,8 +431,14 @@ async def import_git(repo: Repo, directory: Path, branch: str = "main") -> Objec
         body = out[end + 1:end + 1 + int(size)]
         pairs.append((parse_id(oid.decode()), b"%s %d\x00" % (kind, int(size)) + body))
         pos = end + 1 + int(size) + 1  # the content is followed by a newline
-    await repo.objects.add_raw(pairs)
     new = parse_id(git(directory, "rev-parse", branch).decode().strip())
+    given = dict(pairs)
+
+    async def lookup(oids: list[ObjectId]) -> list[bytes | None]:
+        return [given.get(oid) for oid in oids]
+
+    # checked like any peer's objects (hash, form, types, completeness), then stored
+    await repo.objects.add_raw_verified(await receive(repo, lookup, {new: branch}))
     ref = f"heads/{branch}"
     assert await repo.refs.set_if_equals(ref, await repo.refs.get(ref), new)
     return new

@@ -15,7 +15,7 @@ from webstore.versioned.objects import Blob, Tree, TreeEntry
 from webstore.versioned.trees import Path, join, lookup, walk
 from webstore.versioned.values import decode_value
 
-__all__ = ["Added", "Change", "Removed", "Updated", "diff_roots", "diff_trees"]
+__all__ = ["Added", "Change", "Removed", "Updated", "diff_roots"]
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,6 @@ async def _side(objects: ObjectStore, entry: TreeEntry, path: Path, added: bool,
         return
     async for p, blob in walk(objects, entry.id, path):
         found.append((p, kind, None if added else blob, blob if added else None))
-
-
-async def diff_trees(objects: ObjectStore, old: ObjectId | None, new: ObjectId | None,
-                     prefix: Path = ()) -> list[Change]:
-    """Changes from tree ``old`` to tree ``new`` (``None``: empty), paths under ``prefix``."""
-    out: list[Change] = []
-    await _diff(objects, None if old is None else TreeEntry(True, old),
-                None if new is None else TreeEntry(True, new), prefix, out)
-    return out
 
 
 async def _diff(objects: ObjectStore, a: TreeEntry | None, b: TreeEntry | None, path: Path,

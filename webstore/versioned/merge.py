@@ -97,10 +97,6 @@ class MergeFunctions:
             raise InvalidArgument("merge function must be callable", argument="fn")
         self._by_prefix[split_path(prefix, "prefix", allow_root=True)] = fn
 
-    def unregister(self, prefix: str) -> None:
-        """Remove the function registered at ``prefix`` (if any)."""
-        self._by_prefix.pop(split_path(prefix, "prefix", allow_root=True), None)
-
     def find(self, path: Path) -> MergeFunction:
         """The function for ``path``: custom if registered, else :func:`merge_values`."""
         for n in range(len(path), -1, -1):

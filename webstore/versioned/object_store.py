@@ -81,24 +81,6 @@ class ObjectStore:
         await self.add_raw_verified(pairs)
         return [oid for oid, _ in pairs]
 
-    async def add_raw(self, pairs: Sequence[tuple[ObjectId, bytes]]) -> None:
-        """Store received ``(id, raw)`` pairs, verifying every hash *before* anything is written.
-
-        One mismatch raises :class:`IntegrityError` and nothing of the batch is stored.
-        """
-        if self._stored is not None:
-            await self._settle()
-        fmt = self._fmt
-        for oid, raw in pairs:
-            got = fmt.hash_object(raw)
-            if got != oid:
-                raise IntegrityError(
-                    f"received object {to_hex(oid)} hashes to {to_hex(got)}; nothing stored",
-                    key=to_hex(oid), expected=to_hex(oid), got=to_hex(got),
-                )
-            parse_object(raw, oid, fmt)
-        await self.add_raw_verified(pairs)
-
     async def add_raw_verified(self, pairs: Sequence[tuple[ObjectId, bytes]]) -> None:
         """Store pairs whose ids the caller computed itself."""
         if self._stored is not None:

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 
 from webstore.backends._base import Backend, Capabilities
@@ -25,6 +26,7 @@ __all__ = ["SQLiteBackend", "default_path"]
 _SCHEMA_VERSION = 1
 _CHUNK = 500  # parameters per IN (...) query, well under SQLITE_MAX_VARIABLE_NUMBER
 _BUSY_TIMEOUT_MS = 30_000
+_first, _second = itemgetter(0), itemgetter(1)
 
 
 def default_path() -> Path:
@@ -182,7 +184,12 @@ class SQLiteBackend(Backend):
         # docstring inherited
         rows = [(k.encode(), v) for k, v in items]
         limit = self._row_limit()
-        for k, v in rows:
+        try:  # longest key + longest value within the limit clears the batch (loops in C)
+            fits = not rows or max(map(len, map(_first, rows))) + max(
+                map(len, map(_second, rows))) <= limit
+        except TypeError:
+            fits = False
+        for k, v in () if fits else rows:
             # SQLite would refuse the row (SQLITE_TOOBIG); other types fail in sqlite3 itself
             if isinstance(v, (bytes, bytearray)) and len(k) + len(v) > limit:
                 raise UnsupportedValue(

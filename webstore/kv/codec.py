@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import struct
 import zlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgpack
@@ -30,7 +31,7 @@ import msgpack
 from webstore.errors import IntegrityError, UnsupportedValue
 from webstore.kv.typed import decode_typed, encode_typed, typed_kind
 
-__all__ = ["MAX_DEPTH", "decode", "encode"]
+__all__ = ["MAX_DEPTH", "decode", "decode_many", "encode", "encode_many"]
 
 MAX_DEPTH = 200
 _MAGIC = 0xC1
@@ -41,6 +42,11 @@ _EXT_TYPED, _EXT_TUPLE, _EXT_BYTEARRAY = 1, 2, 3
 _INT_MIN, _INT_LIMIT = -(2**63), 2**64
 _SCALARS = (str, bytes, bool, float, type(None))
 _CONTAINERS = (dict, list, tuple, int)
+# Items of a dict or list that msgpack packs exactly as ``_prepare`` would leave them: an int
+# outside [-2**63, 2**64) raises OverflowError in msgpack too, a lone surrogate
+# UnicodeEncodeError; :func:`encode` then names where.
+_FLAT = frozenset((str, bytes, bool, float, int, type(None)))
+_STR = frozenset((str,))
 
 
 class _Bad(Exception):
@@ -174,12 +180,43 @@ def _find_bad_str(value: Any, path: str) -> str | None:
     return None
 
 
+def encode_many(values: Iterable[Any]) -> list[bytes]:
+    """Framed bytes for each of ``values``, as :func:`encode` (one call for a batch).
+
+    Scalars are packed and framed inline, without a Python call each; anything else goes
+    through :func:`encode`, which validates it. If packing inline raises (a lone surrogate),
+    the whole batch goes through :func:`encode`, which names the bad value.
+    """
+    values = values if isinstance(values, list) else list(values)
+    pack, head, crc32, lo, hi = _PACKER.pack, _FRAME.pack, _crc32, _INT_MIN, _INT_LIMIT
+    try:
+        return [
+            head(_MAGIC, _BODY_MSGPACK, crc32(body := pack(v))) + body
+            if (t := type(v)) is bytes or t is str or t is float or t is bool or v is None
+            or (t is int and lo <= v < hi)
+            else encode(v)
+            for v in values
+        ]
+    except UnicodeEncodeError:
+        return [encode(v) for v in values]
+
+
 def encode(value: Any) -> bytes:
     """Framed bytes for ``value``; raises :class:`UnsupportedValue` naming the bad part."""
     t = type(value)
     try:
-        if t is str or t is bytes or t is float or t is bool or value is None:
+        if t is str or t is bytes or t is float or t is bool or value is None or (
+            t is int and _INT_MIN <= value < _INT_LIMIT
+        ):
             body = _pack(value)  # hot path: nothing to validate
+        elif (t is dict and _STR.issuperset(map(type, value))
+              and _FLAT.issuperset(map(type, value.values()))) or (
+                  t is list and _FLAT.issuperset(map(type, value))):
+            # Flat containers skip the walk: msgpack refuses what the codec refuses (_FLAT).
+            try:
+                body = _pack(value)
+            except OverflowError:  # an int out of range: the walk names where
+                body = _pack(_prepare(value, 0, set()))
         elif t is not bytearray and t not in _CONTAINERS and typed_kind(value):
             # Large arrays: checksum the chunks in place and copy them once, into the frame.
             chunks = encode_typed(value)
@@ -253,6 +290,33 @@ def decode(frame: bytes | bytearray | memoryview, key: object = None) -> Any:
     raise IntegrityError(f"stored value for {key!r} has unknown body type {kind}", key=key)
 
 
+def decode_many(frames: Sequence[bytes | None], keys: Sequence[str], default: Any = None,
+                strip: int = 0) -> list[Any]:
+    """:func:`decode` of each frame (``default`` for ``None``), ``keys[i][strip:]`` naming it.
+
+    Small msgpack frames are checked and unpacked inline; others, and any that fail the
+    check, go through :func:`decode`, which raises the same errors as for a single value.
+    """
+    crc32, unpackb, head, hook = _crc32, _unpackb, _HEAD.unpack_from, _ext_hook
+    magic = _HEAD_MSGPACK
+    try:
+        # msgpack >= 1.0 defaults to raw=False, strict_map_key=True, as decode asks for.
+        return [
+            default if f is None
+            else unpackb(body, ext_hook=hook)
+            if len(f) < 65536 and head(f) == (magic, crc32(body := f[6:]))
+            else decode(f, k[strip:])
+            for f, k in zip(frames, keys, strict=True)
+        ]
+    except IntegrityError:
+        raise
+    except Exception:  # a body that passed its checksum but does not unpack: decode names it
+        return [default if f is None else decode(f, k[strip:])
+                for f, k in zip(frames, keys, strict=True)]
+
+
+_HEAD = struct.Struct("<HI")  # the frame's magic and body type as one little-endian number
+_HEAD_MSGPACK = _MAGIC | _BODY_MSGPACK << 8
 _unpack_frame = _FRAME.unpack_from
 _unpackb = msgpack.unpackb
 _crc32 = zlib.crc32

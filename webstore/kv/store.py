@@ -17,12 +17,13 @@ from webstore.backends import Backend, Selection
 from webstore.errors import (
     IntegrityError,
     InvalidArgument,
+    InvalidKey,
     KeyNotFound,
     StoreClosed,
     UnsupportedValue,
 )
 from webstore.keys import MAX_KEY_LENGTH, namespace_prefix, plain_key, validate_key
-from webstore.kv.codec import decode, encode
+from webstore.kv.codec import decode, decode_many, encode, encode_many
 from webstore.kv.watch import DELETE, SET, KeyChange, KeyWatchCallback, KeyWatchHandle, hub
 
 _WATCHED = hub.watched  # store ids with a watcher in this context (one lookup per write)
@@ -101,11 +102,9 @@ class Store:
                 f"{argument} must be an iterable of str keys, not {type(keys).__name__}",
                 argument=argument,
             )
-        prefix, out = self._prefix, []
-        for i, k in enumerate(keys):
-            if not plain_key(k):
-                validate_key(k, f"{argument}[{i}]")
-            out.append(prefix + k)
+        prefix = self._prefix
+        out = [prefix + k if type(k) is str and k.isascii() and 0 < len(k) <= MAX_KEY_LENGTH
+               else prefix + validate_key(k, f"{argument}[{i}]") for i, k in enumerate(keys)]
         return out
 
     async def _changed(self, changes: list[KeyChange]) -> None:
@@ -205,22 +204,29 @@ class Store:
                 "items must be a mapping or an iterable of (key, value) pairs, not "
                 f"{type(items).__name__}", argument="items",
             )
-        encoded: list[tuple[str, bytes]] = []
-        append, enc, plain, prefix = encoded.append, encode, plain_key, self._prefix
+        full: list[str] = []
+        values: list[Any] = []
+        add_key, add_value, prefix = full.append, values.append, self._prefix
         for i, pair in enumerate(pairs):
             if type(pair) is not tuple or len(pair) != 2:
+                self._encode_before(values, full, i)
                 raise InvalidArgument(f"items[{i}] must be a (key, value) tuple",
                                       argument="items")
             key, value = pair
-            if not plain(key):
-                validate_key(key, f"items[{i}] key")
-            try:
-                append((prefix + key, enc(value)))
-            except UnsupportedValue as exc:
-                raise UnsupportedValue(
-                    f"{exc}, for key {key!r} (items[{i}]); nothing was written",
-                    type_name=exc.type_name, path=exc.path,
-                ) from None
+            if type(key) is not str or not key.isascii() or not 0 < len(key) <= MAX_KEY_LENGTH:
+                try:
+                    validate_key(key, f"items[{i}] key")
+                except InvalidKey:
+                    self._encode_before(values, full, i)
+                    raise
+            add_key(prefix + key)
+            add_value(value)
+        try:
+            frames = encode_many(values)
+        except UnsupportedValue:
+            self._encode_before(values, full, len(values))
+            raise
+        encoded = list(zip(full, frames, strict=True))
         if encoded:
             await self._backend.set_many(encoded)
             if self.channel is not None or self.store_id in _WATCHED:
@@ -228,16 +234,30 @@ class Store:
                 await self._changed(
                     [KeyChange(k[cut:], SET) for k in dict.fromkeys(k for k, _ in encoded)])
 
+    def _encode_before(self, values: list[Any], full: list[str], stop: int) -> None:
+        """Raise for the first of ``values[:stop]`` that cannot be encoded, naming its item.
+
+        ``set_many`` checks keys and pairs first and encodes the values in one batch; when
+        anything fails, this keeps the reported error the first bad item's, in order.
+        """
+        cut = len(self._prefix)
+        for i in range(stop):
+            try:
+                encode(values[i])
+            except UnsupportedValue as exc:
+                raise UnsupportedValue(
+                    f"{exc}, for key {full[i][cut:]!r} (items[{i}]); nothing was written",
+                    type_name=exc.type_name, path=exc.path,
+                ) from None
+
     async def get_many(self, keys: Sequence[str], default: Any = None) -> list[Any]:
         """Values of ``keys`` in order (``default`` for missing ones), from one snapshot."""
         self._check()
         full = self._keys(keys)
         raws = await self._backend.get_many(full)
-        cut = len(self._prefix)
-        return [
-            default if raw is None else decode(raw, key[cut:])
-            for key, raw in zip(full, raws, strict=True)
-        ]
+        if len(raws) != len(full):
+            raise ValueError(f"backend returned {len(raws)} values for {len(full)} keys")
+        return decode_many(raws, full, default, len(self._prefix))
 
     async def delete_many(self, keys: Iterable[str]) -> None:
         """Remove every key atomically; missing keys are ignored."""

@@ -64,6 +64,8 @@ def server_url():
 
 #: Renderer crashes that made a test or a suite run again; printed in the summary, never hidden.
 CRASHES: list[str] = []
+#: Measurements a test wants shown under the matrix (e.g. worker boot times).
+NOTES: list[str] = []
 
 
 class Page:
@@ -332,7 +334,10 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     spec = getattr(item, "callspec", None)
     if spec is not None and "engine" in spec.params:
-        report.engine_backend = (spec.params["engine"], spec.params.get("backend", "-"))
+        # A test run in another realm (a Web Worker) gets its own row: "chromium worker"
+        # (not named "context": pytest-playwright would then parametrize it by browser).
+        row = " ".join(filter(None, [spec.params["engine"], spec.params.get("realm")]))
+        report.engine_backend = (row, spec.params.get("backend", "-"))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -344,24 +349,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.section("browser matrix (engine x backend: passed / failed)")
     backends = sorted({b for _, b in _RESULTS})
     width = max(16, *(len(b) + 2 for b in backends))
-    tr.write_line("engine".ljust(10) + "".join(b.ljust(width) for b in backends))
+    tr.write_line("engine".ljust(17) + "".join(b.ljust(width) for b in backends))
     for engine in ENGINES:
-        cells = []
-        for b in backends:
-            r = _RESULTS.get((engine, b))
-            cells.append((f"{r['passed']} / {r['failed']}" if r else "-").ljust(width))
-        tr.write_line(engine.ljust(10) + "".join(cells))
+        rows = sorted({r for r, _ in _RESULTS if r.split()[0] == engine}) or [engine]
+        for row in rows:
+            cells = []
+            for b in backends:
+                r = _RESULTS.get((row, b))
+                cells.append((f"{r['passed']} / {r['failed']}" if r else "-").ljust(width))
+            tr.write_line(row.ljust(17) + "".join(cells))
+    for note in NOTES:
+        tr.write_line(note)
     missing = [e for e in ENGINES if not any(
-        r["passed"] for (eng, _), r in _RESULTS.items() if eng == e)]
+        r["passed"] for (eng, _), r in _RESULTS.items() if eng.split()[0] == e)]
     if missing:
         tr.write_line(f"ENGINES THAT DID NOT RUN: {', '.join(missing)}", red=True)
     out = ROOT / "tests" / "artifacts" / "browser-matrix.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({f"{e}-{b}": r for (e, b), r in _RESULTS.items()}
-                              | {"renderer_crashes": CRASHES}, indent=1))
+    out.write_text(json.dumps({f"{e.replace(' ', '-')}-{b}": r for (e, b), r in _RESULTS.items()}
+                              | {"renderer_crashes": CRASHES, "notes": NOTES}, indent=1))
 
 
 def pytest_sessionfinish(session, exitstatus):
-    ran = {e for (e, _), r in _RESULTS.items() if r["passed"]}
+    ran = {e.split()[0] for (e, _), r in _RESULTS.items() if r["passed"]}
     if _RESULTS and set(ENGINES) - ran and session.exitstatus == 0:
         session.exitstatus = 1

@@ -352,3 +352,21 @@ async def diverge_and_merge(location):
         await forget("indexeddb", location)
         await forget("localstorage", location)
     return json.dumps(out)
+
+
+async def repo_log(backend, location, folders_json):
+    """History of ``main`` of ``watched`` (every page, newest first) and the value names
+    committed under each folder of ``folders_json`` (JSON list); JSON ``{"ids", "names"}``."""
+    from webstore.versioned import Repo
+
+    async with await Repo.open("watched", backend=backend, path=location) as repo:
+        ids, cursor = [], None
+        while True:
+            page = await repo.history("main", limit=500, cursor=cursor)
+            ids += [entry.hex for entry in page.entries]
+            if page.cursor is None:
+                break
+            cursor = page.cursor
+        branch = repo.branch("main")
+        names = {f: [n for n, _ in await branch.list(f)] for f in json.loads(folders_json)}
+    return json.dumps({"ids": ids, "names": names})

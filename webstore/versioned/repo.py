@@ -316,18 +316,30 @@ class Repo:
         """Use ``fn(path, base, ours, theirs)`` for values at and below ``prefix``."""
         self.merge_functions.register(prefix, fn)
 
-    async def merge_base_tree(self, ours: ObjectId, theirs: ObjectId) -> ObjectId | None:
-        """Tree of the lowest common ancestor(s); several are merged into a virtual base."""
+    async def merge_base_tree(self, ours: ObjectId, theirs: ObjectId, *,
+                              _memo: dict[tuple[ObjectId, ObjectId], ObjectId | None] | None
+                              = None) -> ObjectId | None:
+        """Tree of the lowest common ancestor(s); several are merged into a virtual base.
+
+        Criss-cross histories (branches that merged each other) have several bases whose own
+        bases are merged recursively; each pair is computed once per call (``_memo``), so the
+        recursion stays polynomial instead of repeating shared sub-merges.
+        """
+        memo: dict[tuple[ObjectId, ObjectId], ObjectId | None] = {} if _memo is None else _memo
+        key = (ours, theirs) if ours <= theirs else (theirs, ours)
+        if key in memo:
+            return memo[key]
         bases = await merge_bases(self.objects, ours, theirs)
-        if not bases:
-            return None
-        tree = (await self.objects.read_commit(bases[0])).tree
-        for other in bases[1:]:
-            deeper = await self.merge_base_tree(bases[0], other)
-            other_tree = (await self.objects.read_commit(other)).tree
-            tree, objs, _ = await merge_trees(self.objects, deeper, tree, other_tree,
-                                              self.merge_functions)
-            await self.objects.add(objs)
+        tree: ObjectId | None = None
+        if bases:
+            tree = (await self.objects.read_commit(bases[0])).tree
+            for other in bases[1:]:
+                deeper = await self.merge_base_tree(bases[0], other, _memo=memo)
+                other_tree = (await self.objects.read_commit(other)).tree
+                tree, objs, _ = await merge_trees(self.objects, deeper, tree, other_tree,
+                                                  self.merge_functions)
+                await self.objects.add(objs)
+        memo[key] = tree
         return tree
 
     async def merge(self, into: str, source: str | ObjectId, *, message: str | None = None,

@@ -1,5 +1,6 @@
 // The demo app: notes + a pixel sketch in a versioned webstore repo, with history, time
-// travel, branches, merges (with a conflict view), diffs and live updates across tabs.
+// travel, branches, merges (with a conflict view), diffs, live updates across tabs, and push /
+// pull with a Git server (demo/serve.py runs one and says where in /demo/remote.json).
 // Stored text is only ever put in the page through textContent.
 import { open, openRepo } from "../wasm/js/index.js";
 
@@ -40,6 +41,7 @@ async function boot() {
   if (!Object.keys(settings.selection.refused).length) $("refused").append(el("li", "nothing refused"));
   $("force").value = forced ?? "";
   await showStorage();
+  await findRemote();
   if (!(await repo.branches()).includes(state.branch)) state.branch = "main";
   await switchBranch(state.branch);
   document.body.dataset.ready = "1";
@@ -81,6 +83,7 @@ async function refresh() {
   }
   const v = view();
   $("viewing").textContent = state.viewing ? `at ${state.viewing.slice(0, 10)}` : `on ${state.branch}`;
+  $("sync-branch").textContent = `branch ${state.branch}`;
   $("time-travel").hidden = !state.viewing;
   for (const id of ["note-form", "save-canvas", "clear-canvas"]) {
     for (const c of $(id).querySelectorAll?.("input,textarea,button") ?? []) c.disabled = !!state.viewing;
@@ -193,21 +196,85 @@ $("merge-form").onsubmit = async (event) => {
       return;
     }
     box.replaceChildren(el("p", `${result.conflicts.length} conflict(s): nothing was committed. Edit one side and merge again.`, "removed"),
-      ...result.conflicts.map((c) => {
-        const div = el("div", undefined, "conflict");
-        const sides = el("div", undefined, "sides");
-        for (const [label, side] of [["base", c.base], [`ours (${state.branch})`, c.ours], [`theirs (${source})`, c.theirs]]) {
-          const col = el("div");
-          col.append(el("b", label), el("pre", side.kind === "value" ? show(side.value) : `(${side.kind})`));
-          sides.append(col);
-        }
-        div.append(el("strong", c.path), sides);
-        return div;
-      }));
+      ...conflictViews(result.conflicts, source));
   } catch (error) {
     box.replaceChildren(el("p", `${error.name}: ${error.message}`, "removed"));
   }
 };
+// One box per conflicting path: base, ours (the current branch) and theirs side by side.
+function conflictViews(conflicts, theirs) {
+  return conflicts.map((c) => {
+    const div = el("div", undefined, "conflict");
+    const sides = el("div", undefined, "sides");
+    for (const [label, side] of [["base", c.base], [`ours (${state.branch})`, c.ours], [`theirs (${theirs})`, c.theirs]]) {
+      const col = el("div");
+      col.append(el("b", label), el("pre", side.kind === "value" ? show(side.value) : `(${side.kind})`));
+      sides.append(col);
+    }
+    div.append(el("strong", c.path), sides);
+    return div;
+  });
+}
+
+// -- sync with a Git server -----------------------------------------------------------------
+// The current branch is pulled from / pushed to the server's branch of the same name. The
+// result box says what happened; its data-state ("ok", "conflict", "error") and data-seq
+// (one more per finished action) are what tests/js/demo.browser.mjs waits on.
+async function findRemote() {
+  try {
+    const response = await fetch("remote.json", { cache: "no-store" });
+    const { url } = response.ok ? await response.json() : {};
+    if (url && !$("sync-url").value) $("sync-url").value = url;
+  } catch { /* served without demo/serve.py: type a URL */ }
+  if (!$("sync-url").value) {
+    syncResult("hint", "No Git remote here: demo/serve.py starts one (needs lighttpd); or type a URL.");
+  }
+}
+
+function syncResult(kind, text, extra = [], error = "") {
+  const box = $("sync-result");
+  box.replaceChildren(el("p", text, kind === "ok" ? "added" : kind === "hint" ? "hint" : "removed"), ...extra);
+  box.dataset.state = kind;
+  box.dataset.error = error;
+  box.dataset.seq = String(Number(box.dataset.seq) + 1);
+}
+
+async function sync(action) {
+  const url = $("sync-url").value.trim();
+  if (!url) { syncResult("hint", "Type the URL of a Git repository first."); return; }
+  const branch = state.branch;
+  const short = (id) => (id ? id.slice(0, 8) : "(none)");
+  for (const b of [$("pull"), $("push")]) b.disabled = true;
+  const onProgress = ({ phase, objects }) => { $("sync-progress").textContent = `${action}: ${objects} object(s) ${phase}`; };
+  try {
+    if (action === "push") {
+      const result = await repo.push(url, { branch, onProgress });
+      syncResult("ok", result.changed ? `Pushed ${branch}: the server fast-forwarded to ${short(result.commit)}.`
+        : `Up to date: the server's ${branch} is already ${short(result.commit)}.`);
+    } else {
+      const result = await repo.pull(url, { branch, onProgress });
+      if (!result.ok) {
+        syncResult("conflict", `${result.conflicts.length} conflict(s) pulling ${branch}: nothing was committed. `
+          + "Edit our side (or theirs on the server), then pull again.", conflictViews(result.conflicts, `server ${branch}`));
+      } else {
+        syncResult("ok", !result.changed ? `Up to date with the server's ${branch} (${short(result.commit)}).`
+          : result.fastForward ? `Pulled ${branch}: fast-forward to ${short(result.commit)}.`
+            : `Pulled ${branch}: merged the server's changes, commit ${short(result.commit)}.`);
+      }
+    }
+  } catch (error) {
+    const why = error.name === "RefMoved" ? ` The server's ${branch} has commits this tab lacks: pull, then push again.`
+      : error.name === "KeyNotFound" ? ` The server has no branch ${branch} yet: push it.`
+        : error.name === "AuthenticationFailed" ? " The server wants credentials." : "";
+    syncResult("error", `${error.name}: ${error.message}.${why}`, [], error.name);
+  } finally {
+    $("sync-progress").textContent = "";
+    for (const b of [$("pull"), $("push")]) b.disabled = false;
+  }
+}
+$("pull").onclick = () => sync("pull");
+$("push").onclick = () => sync("push");
+
 $("back").onclick = () => { state.viewing = null; $("diff").replaceChildren(el("p", "Pick a commit to see what it changed.", "hint")); refresh(); };
 $("force").onchange = () => {
   const url = new URL(location.href);

@@ -1,6 +1,11 @@
 // Drive the demo in real Chromium and Firefox (playwright-core 1.64.1, Debian browsers):
 // load, edit a note, reload and see it, a second tab sees a live update, branch + merge with a
-// conflict, screenshot under tests/artifacts/. Usage: node tests/js/demo.browser.mjs BASE_URL
+// conflict, screenshot under tests/artifacts/. Then sync: a Chromium tab and a Firefox tab
+// (fresh profiles) each add a note and share it through the demo's Git remote (pull, push;
+// the later push finds the server moved: pull, which merges, and push again) until both show
+// both notes at the same commit.
+// Usage: node tests/js/demo.browser.mjs BASE_URL [chromium|firefox|sync] (the sync part runs
+// with "firefox", the last engine tests/js/run.sh asks for, with "sync", or with no engine).
 import { chromium, firefox } from "playwright-core";
 import { mkdir } from "node:fs/promises";
 
@@ -90,7 +95,84 @@ async function run(name) {
   }
 }
 
-for (const name of only ? [only] : Object.keys(engines)) {
+// -- sync through the demo's Git remote -------------------------------------------------
+
+async function syncTab(name, tabs) {
+  const browser = await engines[name]();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const tab = { name, browser, page, errors };
+  tabs.push(tab); // closed by the caller, whatever happens next
+  await page.goto(`${base}/demo/`);
+  await page.waitForSelector("body[data-ready='1']", { timeout: 90_000 });
+  const url = await page.inputValue("[data-testid=sync-url]");
+  check(/^http:\/\/127\.0\.0\.1:\d+\//.test(url) && !url.startsWith(base),
+    `${name}: the remote (${url}) is on another origin than the page (${base})`);
+}
+
+// Click Pull or Push and wait for that action's result: {state, error, text}.
+async function syncAction(tab, action) {
+  const box = "[data-testid=sync-result]";
+  const seq = Number(await tab.page.getAttribute(box, "data-seq"));
+  await tab.page.click(`[data-testid=${action}]`);
+  await tab.page.waitForFunction(([sel, s]) => Number(document.querySelector(sel).dataset.seq) > s,
+    [box, seq], { timeout: 60_000 });
+  return tab.page.evaluate((sel) => {
+    const b = document.querySelector(sel);
+    return { state: b.dataset.state, error: b.dataset.error, text: b.textContent };
+  }, box);
+}
+
+async function addNote(tab, title, text) {
+  await tab.page.fill("[data-testid=note-title]", title);
+  await tab.page.fill("[data-testid=note-text]", text);
+  await tab.page.click("[data-testid=save-note]");
+  await tab.page.locator("#notes li", { hasText: text }).waitFor();
+}
+
+async function expect(tab, action, want, what) {
+  const got = await syncAction(tab, action);
+  check(want(got), `${tab.name} ${action} (${what}): ${got.state} ${got.error} ${got.text}`);
+  return got;
+}
+
+// Both tabs add a note and pull; Chromium pushes first, so Firefox's push finds the server
+// moved (RefMoved); Firefox pulls (a merge) and pushes again; Chromium pulls (a fast-forward).
+async function runSync() {
+  const tabs = [];
+  try {
+    for (const name of ["chromium", "firefox"]) await syncTab(name, tabs);
+    const [first, second] = tabs;
+    const stamp = Date.now();
+    const notes = tabs.map((t) => [`sync-${t.name}-${stamp}`, `from ${t.name} ${stamp}`]);
+    await Promise.all(tabs.map((t, i) => addNote(t, ...notes[i])));
+    const pulled = (got) => got.state === "ok" || got.error === "KeyNotFound"; // a new server
+    await Promise.all(tabs.map((t) => expect(t, "pull", pulled, "before any push")));
+    await expect(first, "push", (got) => got.state === "ok" && got.text.includes("fast-forwarded"), "first push");
+    await expect(second, "push", (got) => got.state === "error" && got.error === "RefMoved", "server moved");
+    await expect(second, "pull", (got) => got.state === "ok" && got.text.includes("merged"), "merge");
+    await expect(second, "push", (got) => got.state === "ok", "after the merge");
+    await expect(first, "pull", (got) => got.state === "ok" && got.text.includes("fast-forward"), "catch up");
+    for (const tab of tabs) {
+      for (const [, text] of notes) await tab.page.locator("#notes li", { hasText: text }).waitFor({ timeout: 20_000 });
+      await tab.page.screenshot({ path: `tests/artifacts/demo-sync-${tab.name}.png`, fullPage: true });
+      check(tab.errors.length === 0, `${tab.name} page errors: ${tab.errors.join("; ")}`);
+    }
+    const heads = await Promise.all(tabs.map((t) => t.page.evaluate(
+      () => document.querySelector("#history li code")?.textContent.split(" ")[0])));
+    check(heads[0] && heads[0] === heads[1], `both tabs at one commit: ${heads.join(" / ")}`);
+    console.log(`ok demo sync chromium+firefox (both at ${heads[0]})`);
+  } finally {
+    for (const tab of tabs) await tab.browser.close();
+  }
+}
+
+for (const name of only ? [only].filter((n) => n in engines) : Object.keys(engines)) {
   try { await run(name); } catch (e) { failed++; console.log(`FAIL demo ${name}: ${e.message}`); }
+}
+if (!only || only === "firefox" || only === "sync") {
+  try { await runSync(); } catch (e) { failed++; console.log(`FAIL demo sync: ${e.message}`); }
 }
 process.exit(failed ? 1 : 0);

@@ -24,7 +24,7 @@ import pytest
 from gitserver import GitServer, git
 
 from webstore.errors import RefMoved
-from webstore.remote import GitRemote, pull, push
+from webstore.remote import GitRemote, fetch, pull, push
 from webstore.versioned import Counter, Repo
 from webstore.versioned.history import is_ancestor
 from webstore.versioned.ids import ObjectId
@@ -171,10 +171,12 @@ def test_one_branch_per_device(git_server: GitServer, tmp_path: Path) -> None:
             step += 1
             stats.acknowledged.append(await push(repo, remote, "main", to=f"d{n}"))
             stats.pushes += 1
-            if step % 5 == 0:  # read the others: merge their branches into ours
+            if step % 5 == 0:  # read the others: one fetch, then merge their branches locally
+                refs = await fetch(repo, remote)
                 for other in range(DEVICES):
-                    if other != n:
-                        result = await pull(repo, remote, "main", source=f"d{other}")
+                    theirs = refs.get(f"heads/d{other}")
+                    if other != n and theirs is not None:
+                        result = await repo.merge("main", theirs, message=f"merge d{other}")
                         if result.changed and not result.fast_forward:
                             stats.merges += 1
             await asyncio.sleep(0)

@@ -195,6 +195,8 @@ def test_one_branch_per_device(git_server: GitServer, tmp_path: Path) -> None:
         deadline = time.monotonic() + SECONDS
         await asyncio.gather(*(device(i, repos[i], remotes[i], deadline)
                                for i in range(DEVICES)))
+        for i, (repo, remote) in enumerate(zip(repos, remotes, strict=True)):
+            await push(repo, remote, "main", to=f"d{i}")  # merges made after the last push
         heads = {f"d{i}": await repos[i].branch("main").head() for i in range(DEVICES)}
         for i, repo in enumerate(repos):  # every acknowledged commit is on the server
             server = git("--git-dir", git_server.path(name), "rev-parse", f"d{i}"

@@ -12,8 +12,9 @@ from __future__ import annotations
 from webstore.backends import Backend
 from webstore.errors import IntegrityError, InvalidArgument
 from webstore.versioned.ids import FORMATS, SHA256, ObjectFormat
+from webstore.versioned.ids import object_format as object_format_of
 
-__all__ = ["StoredFormat"]
+__all__ = ["FormatBound", "StoredFormat"]
 
 
 class StoredFormat:
@@ -72,3 +73,35 @@ class StoredFormat:
             if await self.backend.keys(prefix):
                 return True
         return False
+
+
+class FormatBound:
+    """What a container (object store, ref store) needs to know its repo's object format.
+
+    Given an :class:`ObjectFormat` (or its name) the format is known at once; given a repo's
+    :class:`StoredFormat` it is read (or, for a new repo, written) on the first I/O.
+    """
+
+    def __init__(self, object_format: ObjectFormat | StoredFormat | str) -> None:
+        self._stored: StoredFormat | None = None
+        if isinstance(object_format, StoredFormat):
+            self._fmt = object_format.provisional
+            self._stored = None if object_format.format is not None else object_format
+        else:
+            self._fmt = object_format_of(object_format)
+
+    @property
+    def object_format(self) -> ObjectFormat:
+        """How ids are named (for a repo's stored format: known after the first I/O)."""
+        return self._fmt
+
+    async def resolve_format(self) -> ObjectFormat:
+        """The object format, read from storage first when it is a repo's stored format."""
+        if self._stored is not None:
+            await self._settle()
+        return self._fmt
+
+    async def _settle(self) -> None:
+        assert self._stored is not None
+        self._fmt = await self._stored.resolve()
+        self._stored = None

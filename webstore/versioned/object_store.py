@@ -13,9 +13,8 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 
 from webstore.backends import Backend
 from webstore.errors import IntegrityError
-from webstore.versioned.formats import StoredFormat
+from webstore.versioned.formats import FormatBound, StoredFormat
 from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
-from webstore.versioned.ids import object_format as object_format_of
 from webstore.versioned.objects import Blob, Commit, GitObject, Tree, parse_object
 
 __all__ = ["ObjectStore"]
@@ -23,7 +22,7 @@ __all__ = ["ObjectStore"]
 _CACHE_SIZE = 16384
 
 
-class ObjectStore:
+class ObjectStore(FormatBound):
     """Objects under ``prefix`` on ``backend``, keyed by their hex name in ``object_format``.
 
     ``object_format`` is an :class:`ObjectFormat` (or its name), or a repo's
@@ -37,28 +36,7 @@ class ObjectStore:
         self._prefix = prefix
         self._cache: dict[ObjectId, GitObject] = {}
         self._cache_size = cache_size
-        self._stored: StoredFormat | None = None
-        if isinstance(object_format, StoredFormat):
-            self._fmt = object_format.provisional
-            self._stored = None if object_format.format is not None else object_format
-        else:
-            self._fmt = object_format_of(object_format)
-
-    @property
-    def object_format(self) -> ObjectFormat:
-        """How objects are named (for a repo's stored format: known after the first I/O)."""
-        return self._fmt
-
-    async def resolve_format(self) -> ObjectFormat:
-        """The object format, read from storage first when it is a repo's stored format."""
-        if self._stored is not None:
-            await self._settle()
-        return self._fmt
-
-    async def _settle(self) -> None:
-        assert self._stored is not None
-        self._fmt = await self._stored.resolve()
-        self._stored = None
+        super().__init__(object_format)
 
     def id_of(self, obj: GitObject) -> ObjectId:
         """The name ``obj`` is stored under here."""

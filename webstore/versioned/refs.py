@@ -23,9 +23,8 @@ from typing import Any
 from webstore._runtime import Channel, services
 from webstore.backends import Backend
 from webstore.errors import IntegrityError, InvalidArgument
-from webstore.versioned.formats import StoredFormat
+from webstore.versioned.formats import FormatBound, StoredFormat
 from webstore.versioned.ids import SHA256, ObjectFormat, ObjectId, to_hex
-from webstore.versioned.ids import object_format as object_format_of
 from webstore.versioned.watch import Deliver, WatchHandle, hub
 
 __all__ = ["RefStore", "RefUpdate", "check_ref_name"]
@@ -73,7 +72,7 @@ class RefUpdate:
         return done
 
 
-class RefStore:
+class RefStore(FormatBound):
     """Refs under ``prefix`` on ``backend``; every move goes through :meth:`set_if_equals`.
 
     ``channel`` carries moves to other contexts; by default the runtime's channel when the
@@ -88,12 +87,7 @@ class RefStore:
                  object_format: ObjectFormat | StoredFormat | str = SHA256) -> None:
         self._backend = backend
         self._prefix = prefix
-        self._stored: StoredFormat | None = None
-        if isinstance(object_format, StoredFormat):
-            self._fmt = object_format.provisional
-            self._stored = None if object_format.format is not None else object_format
-        else:
-            self._fmt = object_format_of(object_format)
+        super().__init__(object_format)
         where = getattr(backend, "location", None) or getattr(backend, "path", None) \
             or id(backend)
         self.store_id = store_id or f"{backend.name}:{where}:{prefix}"
@@ -104,22 +98,6 @@ class RefStore:
             channel = services().channel(self.store_id, storage_events=caps.storage_events) \
                 if caps.shared else None
         self.channel: Channel | None = channel
-
-    @property
-    def object_format(self) -> ObjectFormat:
-        """How refs name commits (for a repo's stored format: known after the first I/O)."""
-        return self._fmt
-
-    async def resolve_format(self) -> ObjectFormat:
-        """The object format, read from storage first when it is a repo's stored format."""
-        if self._stored is not None:
-            await self._settle()
-        return self._fmt
-
-    async def _settle(self) -> None:
-        assert self._stored is not None
-        self._fmt = await self._stored.resolve()
-        self._stored = None
 
     def _decode(self, ref: str, raw: bytes | None) -> ObjectId | None:
         if raw is None:

@@ -15,9 +15,9 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cache
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Channel", "Services", "drive", "in_pyodide", "runtime", "services"]
+__all__ = ["Channel", "Inbox", "Services", "drive", "in_pyodide", "runtime", "services"]
 
 T = TypeVar("T")
 
@@ -107,6 +107,34 @@ def services() -> Services:
 def runtime() -> str:
     """``"cpython"``, ``"pyodide-browser"`` or ``"pyodide-node"``."""
     return services().runtime
+
+
+class Inbox(Generic[T]):
+    """Messages from a channel, handled one at a time in the order they arrived.
+
+    Channel listeners are plain callbacks; ``put`` queues a message and, when nothing is
+    being handled, schedules ``handler`` on the runtime's loop, so a watcher sees events from
+    other contexts in order and never two at once.
+    """
+
+    def __init__(self, handler: Callable[[T], Awaitable[None]]) -> None:
+        self._handler = handler
+        self._queue: list[T] = []
+        self._draining = False
+
+    def put(self, message: T) -> None:
+        """Queue ``message`` for the handler."""
+        self._queue.append(message)
+        if not self._draining:
+            self._draining = True
+            services().schedule(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                await self._handler(self._queue.pop(0))
+        finally:
+            self._draining = False
 
 
 def drive(awaitable: Awaitable[T]) -> T:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from json import dumps, loads
 from typing import Any, NamedTuple
 
-from webstore._runtime import Channel, services
+from webstore._runtime import Channel, Inbox
 
 __all__ = ["DELETE", "SET", "KeyChange", "KeyWatchCallback", "KeyWatchHandle", "hub"]
 
@@ -89,8 +89,7 @@ class _Hub:
     def __init__(self) -> None:
         self.watched: dict[str, list[KeyWatchHandle]] = {}
         self._subscribed: set[str] = set()
-        self._queue: list[tuple[str, list[KeyChange]]] = []
-        self._draining = False
+        self._inbox: Inbox[tuple[str, list[KeyChange]]] = Inbox(self._deliver_event)
 
     def add(self, handle: KeyWatchHandle, channel: Channel | None) -> None:
         self.watched.setdefault(handle.store_id, []).append(handle)
@@ -138,17 +137,10 @@ class _Hub:
         event = _parse(text)
         if event is None or event[0] not in self.watched:
             return
-        self._queue.append(event)
-        if not self._draining:
-            self._draining = True
-            services().schedule(self._drain())
+        self._inbox.put(event)
 
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                await self.deliver(*self._queue.pop(0))
-        finally:
-            self._draining = False
+    async def _deliver_event(self, event: tuple[str, list[KeyChange]]) -> None:
+        await self.deliver(*event)
 
 
 hub = _Hub()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from json import dumps, loads
 from typing import Any
 
-from webstore._runtime import Channel, services
+from webstore._runtime import Channel, Inbox
 from webstore.versioned.diff import Change
 from webstore.versioned.ids import ObjectId, to_hex
 
@@ -83,8 +83,7 @@ class _Hub:
     def __init__(self) -> None:
         self._watchers: dict[str, list[WatchHandle]] = {}
         self._channels: dict[str, Channel | None] = {}
-        self._queue: list[RefEvent] = []
-        self._draining = False
+        self._inbox: Inbox[RefEvent] = Inbox(self._deliver)
 
     def add(self, handle: WatchHandle, channel: Channel | None) -> None:
         self._watchers.setdefault(handle.store_id, []).append(handle)
@@ -122,17 +121,7 @@ class _Hub:
             return
         if not self._watchers.get(event.store_id):
             return
-        self._queue.append(event)
-        if not self._draining:
-            self._draining = True
-            services().schedule(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                await self._deliver(self._queue.pop(0))
-        finally:
-            self._draining = False
+        self._inbox.put(event)
 
     async def moved(self, store_id: str, ref: str, old: ObjectId | None,
                     new: ObjectId | None, channel: Channel | None) -> None:

@@ -25,7 +25,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from webstore._runtime import services
-from webstore.errors import InvalidArgument, KeyNotFound, RefMoved, StorageUnavailable
+from webstore.errors import (
+    AuthenticationFailed,
+    InvalidArgument,
+    KeyNotFound,
+    RefMoved,
+)
 from webstore.kv.store import Store
 from webstore.remote import GitRemote, clone, fetch, pull, push
 from webstore.versioned.ids import ObjectId, to_hex
@@ -83,11 +88,6 @@ async def _url_of(store: Store, remote: str) -> str:
     return url
 
 
-def _auth_failed(exc: StorageUnavailable) -> bool:
-    return isinstance(exc, PermissionError) or exc.reason == "authentication failed" \
-        or "authentication failed" in str(exc)
-
-
 def _prompt(url: str, username: str | None) -> tuple[str, str]:
     """Ask the terminal for what the environment did not give."""
     print(f"webstore: {url} asks for credentials", file=sys.stderr)
@@ -112,13 +112,11 @@ async def _talk(url: str, op: Callable[[GitRemote], Awaitable[T]]) -> T:
     while True:
         try:
             return await op(GitRemote(url, username=username, password=password))
-        except StorageUnavailable as exc:
-            if not _auth_failed(exc):
-                raise
+        except AuthenticationFailed as exc:
             if password is not None or not sys.stdin.isatty():  # given, or asked already
-                raise StorageUnavailable(f"{exc}; give credentials in {ENV_USERNAME} and "
-                                         f"{ENV_PASSWORD}", backend="git-remote",
-                                         reason="authentication failed") from exc
+                raise AuthenticationFailed(f"{exc}; give credentials in {ENV_USERNAME} and "
+                                           f"{ENV_PASSWORD}", backend="git-remote",
+                                           reason="authentication failed") from exc
         username, password = _prompt(url, username)
 
 

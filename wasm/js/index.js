@@ -137,8 +137,10 @@ export class Store {
  * Open the store `name`. Options: `backend` ("indexeddb", "localstorage", "memory"; default:
  * the best that works here), `path` (database name / key prefix / memory space),
  * `onProgress({fraction, phase})` while Python loads, and loader options `indexURL`/`distURL`.
+ * `worker: true` runs the engine in the page's shared webstore worker (client.js; same API).
  */
 export async function open(name = "default", options = {}) {
+  if (options.worker) return (await import("./client.js")).open(name, options);
   const api = await runtime(options);
   const answer = await api.py.open_kv(...openArgs(name, options));
   const py = await unwrapOpen(answer);
@@ -317,6 +319,7 @@ export class Repo {
  * new repo).
  */
 export async function openRepo(name = "default", options = {}) {
+  if (options.worker) return (await import("./client.js")).openRepo(name, options);
   const api = await runtime(options);
   const answer = await api.py.open_repo(...openArgs(name, options),
     options.objectFormat ?? undefined);
@@ -330,6 +333,7 @@ export async function openRepo(name = "default", options = {}) {
  * `objectFormat` defaulting to the server's) and of {@link Repo#push}.
  */
 export async function cloneRepo(url, name = "default", options = {}) {
+  if (options.worker) return (await import("./client.js")).cloneRepo(url, name, options);
   const remote = remoteArgs(url, options);
   const api = await runtime(options);
   const answer = await api.py.clone_repo(remote, ...openArgs(name, options),

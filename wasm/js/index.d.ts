@@ -20,6 +20,17 @@ export interface OpenOptions {
   indexURL?: string | URL;
   distURL?: string | URL;
   pureMsgpack?: boolean;
+  /**
+   * Run Pyodide and webstore in the page's one shared webstore module worker (default false):
+   * the same API, without Python work on the UI thread. Results' buffers are transferred to
+   * the page; values passed in are cloned unless `transfer` is true. Needs Web Workers.
+   */
+  worker?: boolean;
+  /**
+   * With `worker: true`: transfer (not copy) the ArrayBuffers under the values given to `set`
+   * and `setMany`; the caller's typed arrays are detached once the call is sent.
+   */
+  transfer?: boolean;
 }
 
 export interface Selection { backend: string; reason: string; refused: Record<string, string>; }

@@ -24,6 +24,7 @@ trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/demo/" >/dev/null && break; sleep 0.1; done
 step "demo in chromium" node tests/js/demo.browser.mjs "http://127.0.0.1:$port" chromium
 step "demo in firefox" node tests/js/demo.browser.mjs "http://127.0.0.1:$port" firefox
+step "worker mode in chromium and firefox" node tests/js/worker.browser.mjs
 echo "== summary"
 printf '%s\n' "${results[@]}"
 exit $fail

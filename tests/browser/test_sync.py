@@ -152,3 +152,21 @@ def test_authentication(sync_page: Any, git_server: GitServer, engine: str,
 def page_origin(page: Any) -> str:
     """``host:port`` of the page."""
     return str(page.call("origin"))
+
+
+def test_redirect_and_unreachable(sync_page: Any, git_server: GitServer, engine: str,
+                                  backend: str) -> None:
+    """A redirect is refused, not followed; a closed port: StorageUnavailable naming the URL."""
+    page = sync_page(engine)
+    name = unique(engine, "moved")
+    git_server.make_repo(name)
+    repo = unique(engine, "net")
+    ok(page.call("commit", repo, {"k": 1}, "one"))
+    for url in (git_server.url(name, via="same"), "http://127.0.0.1:9/nothing.git"):
+        failed = page.call("push", repo, url)
+        error = failed.get("error")
+        assert error is not None and error["name"] == "StorageUnavailable", failed
+        assert error["fields"].get("backend") == "git-remote", error
+        assert url.split("/")[2] in error["message"], error
+    assert git("-C", git_server.path(name), "rev-parse", "--verify", "-q", "main",
+               check=False).returncode != 0  # nothing arrived

@@ -7,6 +7,11 @@ be named by its new URL rather than followed silently. ``credentials: "omit"``: 
 page never ride along; authentication is the ``Authorization`` header webstore sets. A page
 needs the server to answer CORS (README, "Sync with a Git server"); a failure there looks like
 a network error to the page, so the message says so.
+
+Both Promises are awaited through ``shared.js``'s ``guarded``, which rejects with a plain
+``Error`` carrying the original name and message. WebKitGTK 2.50 rejects a failed ``fetch``
+(refused connection, refused redirect, CORS) with a ``TypeError`` that Pyodide 314 cannot turn
+into a Python exception: the ``await`` never settled, even with a Python rejection handler.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import js
 from pyodide.ffi import JsException, to_js
 
 from webstore.errors import StorageUnavailable
+from webstore.platform.bridge import shared
 
 __all__ = ["FetchTransport"]
 
@@ -40,15 +46,17 @@ class FetchTransport:
                 "credentials": "omit", "cache": "no-store"}
         if body is not None:
             init["body"] = to_js(body)
+        guarded = shared().guarded
         try:
-            response = await js.fetch(url, to_js(init, dict_converter=js.Object.fromEntries))
-            data = await response.arrayBuffer()
+            response = await guarded(js.fetch)(
+                url, to_js(init, dict_converter=js.Object.fromEntries))
+            data = await guarded(response.arrayBuffer.bind(response))()
         except JsException as exc:
             where = _redact(url)
             cors = " (in a page this is also how a missing CORS answer or a redirect shows)" \
-                if "fetch" in str(exc).lower() else ""
+                if exc.name == "TypeError" else ""  # fetch's one error for the network
             raise StorageUnavailable(
-                f"cannot reach the Git server at {where}: {exc.name}{cors}",
+                f"cannot reach the Git server at {where}: {exc.name} ({exc.message}){cors}",
                 backend="git-remote", reason=f"fetch failed{cors}") from None
         found: dict[str, str] = {}
         for pair in response.headers.entries():

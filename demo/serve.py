@@ -53,6 +53,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the demo prints its URL, not every request."""
+
 
 def start_git_remote(data: Path) -> object | None:
     """Start the Git remote (``data/repos/notes.git``); ``None`` without lighttpd."""
@@ -68,9 +71,6 @@ def start_git_remote(data: Path) -> object | None:
         server.make_repo("notes")
     REMOTE["url"] = server.url("notes")
     return server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def main() -> None:

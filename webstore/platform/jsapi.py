@@ -1,34 +1,32 @@
-"""The Python half of the JavaScript API (``wasm/js/``): values across the boundary, envelopes.
+"""The Python half of the JavaScript API (``wasm/js/``): stores, repos and sync for JS.
 
-JavaScript hands values over already checked and flattened by ``wasm/js/values.js``: plain
-objects and arrays are converted by ``pyodide.toPy``; typed arrays, ``ArrayBuffer`` and
-``-0`` arrive wrapped in a ``Wrapped`` JS object (so ``toPy`` leaves them alone) and become
-the JS typed array itself (stored in the codec's JS form), ``bytes`` and ``-0.0`` here.
-
-Going out, ``bytes``/``bytearray`` become an ``ArrayBuffer``, every typed-array form a JS
-typed array of the same kind, tuples arrays, dicts plain objects; ints outside the safe range
-become ``BigInt`` (Pyodide's ``to_js`` rule).
-
-Every call returns an *envelope* ``[true, value]`` or ``[false, name, message, fields]`` so
-JavaScript can raise an ``Error`` subclass named after the Python error with its fields,
-without parsing a traceback.
+``JsStore`` and ``JsRepo`` wrap a :class:`~webstore.Store` and a
+:class:`~webstore.versioned.Repo`; ``call(op, *args)`` runs one operation and answers with
+an envelope. How values and errors cross the boundary is :mod:`webstore.platform.jsvalues`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from webstore._open import open as open_store
-from webstore.errors import InvalidArgument, UnsupportedValue, WebstoreError
-from webstore.kv.codec import MAX_DEPTH
 from webstore.kv.store import Store
-from webstore.kv.typed import TypedArray, typed_kind
 from webstore.kv.watch import KeyChange, KeyWatchHandle
 from webstore.platform import quota
-from webstore.versioned import Added, MergeResult, Removed, Repo, WatchHandle
+from webstore.platform.jsvalues import envelope, error_envelope, from_js, hex_id, started, to_js
+from webstore.versioned import (
+    Added,
+    MergeResult,
+    Removed,
+    Repo,
+    WatchHandle,
+    clone,
+    fetch,
+    pull,
+    push,
+)
 from webstore.versioned.history import HistoryPage
 from webstore.versioned.ids import ObjectId, to_hex
 from webstore.versioned.merge import ABSENT, SUBTREE
@@ -36,140 +34,6 @@ from webstore.versioned.merge import ABSENT, SUBTREE
 __all__ = ["JsRepo", "JsStore", "clone_repo", "from_js", "open_repo", "open_kv", "to_js"]
 
 _MISSING = object()
-_FIELDS = ("argument", "key", "type_name", "path", "backend", "reason", "expected", "got",
-           "where", "ref")
-
-
-def _is_jsproxy(value: object) -> bool:
-    return type(value).__module__ == "pyodide.ffi" or type(value).__name__.startswith("JsProxy")
-
-
-_MARK = "\x00"
-
-
-def from_js(prepared: Any) -> Any:
-    """The codec's Python value for ``[jsonText, buffers]`` made by ``values.js``.
-
-    ``json.loads`` (C) builds the structure; placeholders (dicts with the single key NUL)
-    become typed arrays (kept as JS typed arrays: the codec's JS form), ``bytes``, ints and
-    floats, and object keys that ``values.js`` escaped lose their extra leading NUL. Nothing
-    is validated here: the codec does that, once.
-    """
-    text, buffers = prepared[0], prepared[1]
-    if type(text) is not str:
-        raise InvalidArgument("unexpected JS value; pass values through the JS API",
-                              argument="value")
-
-    def hook(obj: dict[str, Any]) -> Any:
-        if _MARK in obj and len(obj) == 1:
-            tag, payload = obj[_MARK]
-            if tag == "t":
-                return buffers[payload]
-            if tag == "b":
-                return bytes(buffers[payload].to_bytes())
-            if tag == "n":
-                return int(payload)
-            return float(payload)
-        if any(k.startswith(_MARK) for k in obj):
-            return {k[1:] if k.startswith(_MARK) else k: v for k, v in obj.items()}
-        return obj
-
-    try:
-        return json.loads(text, object_hook=hook)
-    except RecursionError:  # deeper than Python parses; the codec refuses far less deep ones
-        raise UnsupportedValue(f"value nested deeper than {MAX_DEPTH} levels",
-                               type_name="object", path="value") from None
-
-
-def _js_typed(kind: str, data: bytes | memoryview) -> Any:
-    import js
-    from pyodide.ffi import to_js as convert
-
-    u8 = convert(bytes(data))
-    info = getattr(js, kind)
-    return info.new(u8.buffer, 0, len(data) // info.BYTES_PER_ELEMENT)
-
-
-def _out(value: Any) -> Any:
-    """Replace buffers by JS objects before ``to_js`` (which would give Uint8Array)."""
-    t = type(value)
-    if t in (str, int, float, bool):
-        return value
-    if value is None:
-        from pyodide.ffi import jsnull
-
-        return jsnull
-    if t is dict:
-        return {k: _out(v) for k, v in value.items()}
-    if t is list or t is tuple:
-        return [_out(v) for v in value]
-    if t is bytes or t is bytearray:
-        from pyodide.ffi import to_js as convert
-
-        return convert(bytes(value)).buffer
-    if _is_jsproxy(value):
-        return value
-    if isinstance(value, TypedArray):
-        return _js_typed(value.kind, value.data)
-    if typed_kind(value):
-        from webstore.kv.typed import encode_typed
-
-        header, data = encode_typed(value)
-        kind = _KIND_NAMES[bytes(header)[0]]
-        return _js_typed(kind, bytes(data))
-    return value
-
-
-def _kind_names() -> list[str]:
-    from webstore.kv.typed import KINDS
-
-    return [k.js_name for k in KINDS]
-
-
-_KIND_NAMES = _kind_names()
-
-
-def to_js(value: Any) -> Any:
-    """A Python value as a JS value (plain objects for dicts)."""
-    import js
-    from pyodide.ffi import to_js as convert
-
-    return convert(_out(value), dict_converter=js.Object.fromEntries, create_pyproxies=False)
-
-
-def _error(exc: BaseException) -> list[Any]:
-    fields: dict[str, Any] = {}
-    for name in _FIELDS:
-        field = getattr(exc, name, None)
-        if isinstance(field, bytes) and len(field) in (20, 32):  # an object id, either format
-            field = to_hex(ObjectId(field))
-        if isinstance(field, (str, int, float, bool)):
-            fields[name] = field
-    message = str(exc) if not isinstance(exc, KeyError) or isinstance(exc, WebstoreError) \
-        else repr(exc)
-    return [False, type(exc).__name__, message, fields]
-
-
-async def _envelope(work: Awaitable[Any]) -> Any:
-    try:
-        result = await work
-    except Exception as exc:  # every error crosses as a named, structured JS error
-        return to_js(_error(exc))
-    return to_js([True, result])
-
-
-def _started(start: Callable[[], Any]) -> Any:
-    """A watch handle (a PyProxy in JS), or the error envelope of why it could not start."""
-    try:
-        return start()
-    except Exception as exc:
-        return to_js(_error(exc))
-
-
-def _hex(oid: ObjectId | None) -> str | None:
-    return None if oid is None else to_hex(oid)
-
-
 # -- key-value stores -----------------------------------------------------------------------
 
 class JsStore:
@@ -199,7 +63,7 @@ class JsStore:
 
     def call(self, op: str, *args: Any) -> Any:
         """Run operation ``op`` and return its envelope (a JS Promise)."""
-        return _envelope(getattr(self, "_" + op)(*args))
+        return envelope(getattr(self, "_" + op)(*args))
 
     async def _get(self, key: Any) -> Any:
         value = await self.store.get(key, _MISSING)
@@ -248,7 +112,7 @@ class JsStore:
         def deliver(changes: list[KeyChange]) -> Any:
             return callback(to_js([{"key": c.key, "type": c.kind} for c in changes]))
 
-        return _started(lambda: self.store.watch(deliver, prefix))
+        return started(lambda: self.store.watch(deliver, prefix))
 
     unwatch = staticmethod(KeyWatchHandle.unwatch)
     """Stop a watch started by :meth:`watch`."""
@@ -260,7 +124,7 @@ def open_kv(name: Any, backend: Any, path: Any) -> Any:
         try:
             store = await open_store(name, backend, path=path)
         except Exception as exc:
-            return to_js(_error(exc))
+            return to_js(error_envelope(exc))
         return JsStore(store)
 
     return work()
@@ -278,7 +142,7 @@ def _marker(value: Any) -> dict[str, Any]:
 
 def _merge_result(result: MergeResult) -> dict[str, Any]:
     return {
-        "commit": _hex(result.commit), "fastForward": result.fast_forward,
+        "commit": hex_id(result.commit), "fastForward": result.fast_forward,
         "changed": result.changed, "ok": result.ok,
         "conflicts": [
             {"path": c.path, "base": _marker(c.base), "ours": _marker(c.ours),
@@ -318,20 +182,20 @@ class JsRepo:
 
     def call(self, op: str, *args: Any) -> Any:
         """Run operation ``op`` and return its envelope (a JS Promise)."""
-        return _envelope(getattr(self, "_" + op)(*args))
+        return envelope(getattr(self, "_" + op)(*args))
 
     async def _branches(self) -> list[str]:
         return await self.repo.branches()
 
     async def _head(self, branch: str) -> str | None:
-        return _hex(await self.repo.branch(branch).head())
+        return hex_id(await self.repo.branch(branch).head())
 
     async def _set(self, branch: str, path: str, value: Any, message: Any) -> str:
         oid = await self.repo.branch(branch).set(path, from_js(value), message=message)
         return to_hex(oid)
 
     async def _remove(self, branch: str, path: str, message: Any) -> str | None:
-        return _hex(await self.repo.branch(branch).remove(path, message=message))
+        return hex_id(await self.repo.branch(branch).remove(path, message=message))
 
     async def _set_many(self, branch: str, pairs: Any, message: Any) -> str | None:
         b = self.repo.branch(branch)
@@ -341,7 +205,7 @@ class JsRepo:
                     tx.remove(path)
                 else:
                     tx.set(path, value)
-        return _hex(tx.commit) if tx.commit is not None else _hex(await b.head())
+        return hex_id(tx.commit) if tx.commit is not None else hex_id(await b.head())
 
     async def _view(self, rev: str | None, is_branch: bool) -> Any:
         if is_branch and rev is not None:
@@ -383,21 +247,15 @@ class JsRepo:
         await self.repo.close()
 
     async def _push(self, branch: str, to: str | None, remote: Any) -> dict[str, Any]:
-        from webstore.versioned import push
-
         server, progress = _remote(remote)
         return _merge_result(await push(self.repo, server, branch, to=to, progress=progress))
 
     async def _pull(self, branch: str, source: str | None, remote: Any) -> dict[str, Any]:
-        from webstore.versioned import pull
-
         server, progress = _remote(remote)
         return _merge_result(await pull(self.repo, server, branch, source=source,
                                         progress=progress))
 
     async def _fetch(self, remote: Any) -> dict[str, Any]:
-        from webstore.versioned import fetch
-
         server, progress = _remote(remote)
         refs = await fetch(self.repo, server, progress=progress)
         assert isinstance(refs, dict)  # a remote answers with its refs
@@ -406,9 +264,9 @@ class JsRepo:
     def watch(self, branch: str, callback: Callable[..., Any], prefix: str) -> Any:
         """Watch ``branch``; ``callback(oldHex, newHex, changes)`` gets JS values."""
         def deliver(old: ObjectId | None, new: ObjectId | None, changes: list[Any]) -> None:
-            callback(to_js(_hex(old)), to_js(_hex(new)), to_js(_changes(changes)))
+            callback(to_js(hex_id(old)), to_js(hex_id(new)), to_js(_changes(changes)))
 
-        return _started(lambda: self.repo.branch(branch).watch(deliver, prefix=prefix))
+        return started(lambda: self.repo.branch(branch).watch(deliver, prefix=prefix))
 
     unwatch = staticmethod(WatchHandle.unwatch)
     """Stop a watch started by :meth:`watch`."""
@@ -421,7 +279,7 @@ def open_repo(name: Any, backend: Any, path: Any, object_format: Any = None) -> 
             repo = await Repo.open(name, backend=backend, path=path,
                                    object_format=object_format)
         except Exception as exc:
-            return to_js(_error(exc))
+            return to_js(error_envelope(exc))
         return JsRepo(repo)
 
     return work()
@@ -436,7 +294,7 @@ def _remote(remote: Any) -> tuple[Any, Callable[[str, int], None] | None]:
     ``index.js``: ``headers`` as ``[[name, value], ...]``, ``onProgress`` a JS function called
     with ``{phase, objects}``.
     """
-    from webstore.remote import GitRemote
+    from webstore.remote import GitRemote  # loaded on first sync: cold start of other pages
 
     url, username, password, headers, cors_proxy, on_progress = remote
     extra = None if headers is None else {str(k): str(v) for k, v in headers}
@@ -457,8 +315,6 @@ def clone_repo(remote: Any, name: Any, backend: Any, path: Any, object_format: A
     Without ``object_format`` the repo takes the server's (a clone cannot use another).
     """
     async def work() -> Any:
-        from webstore.versioned import clone
-
         repo = None
         try:
             server, progress = _remote(remote)
@@ -470,7 +326,7 @@ def clone_repo(remote: Any, name: Any, backend: Any, path: Any, object_format: A
             if repo is not None:
                 with contextlib.suppress(Exception):
                     await repo.close()
-            return to_js(_error(exc))
+            return to_js(error_envelope(exc))
         return JsRepo(repo)
 
     return work()

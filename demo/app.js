@@ -24,10 +24,14 @@ let settings;
 
 const onProgress = ({ fraction, phase }) => { $("progress").value = fraction; $("phase").textContent = phase; };
 
+// The engine runs in a worker so a big write never freezes this page; workers have no
+// localStorage, so forcing that backend keeps the engine on the page.
+const worker = forced !== "localstorage" && params.get("worker") !== "0";
+
 async function boot() {
   try {
-    settings = await open("demo-settings", { backend: forced, onProgress });
-    repo = await openRepo("demo", { backend: forced });
+    settings = await open("demo-settings", { backend: forced, onProgress, worker });
+    repo = await openRepo("demo", { backend: forced, worker });
   } catch (error) {
     $("phase").textContent = `${error.name}: ${error.message}`;
     return;
@@ -36,6 +40,8 @@ async function boot() {
   $("backend-box").hidden = false;
   $("app").hidden = false;
   $("backend").textContent = settings.backend;
+  $("engine").textContent = worker ? "in a worker" : "on this page";
+  await followDraft();
   $("reason").textContent = `(${settings.selection.reason}${settings.capabilities.persistent ? "" : ", not persistent"})`;
   for (const [name, why] of Object.entries(settings.selection.refused)) $("refused").append(el("li", `${name}: ${why}`));
   if (!Object.keys(settings.selection.refused).length) $("refused").append(el("li", "nothing refused"));
@@ -123,12 +129,30 @@ async function travel(entry) {
 }
 
 // -- notes ------------------------------------------------------------------------------
+// The note being typed is a key-value draft: every tab of this origin sees it change at once
+// through a key-value watch (store.watch), before anything is committed.
+async function followDraft() {
+  const draft = await settings.get("draft");
+  if (draft) { $("note-title").value = draft.title; $("note-text").value = draft.text; }
+  settings.watch(async () => {
+    const now = await settings.get("draft");
+    if (!now || document.activeElement === $("note-text") || document.activeElement === $("note-title")) return;
+    $("note-title").value = now.title;
+    $("note-text").value = now.text;
+    $("live").textContent = "Draft updated from another tab";
+  }, { prefix: "draft" });
+  for (const id of ["note-title", "note-text"]) {
+    $(id).addEventListener("input", () => settings.set("draft", { title: $("note-title").value, text: $("note-text").value }));
+  }
+}
+
 $("note-form").onsubmit = async (event) => {
   event.preventDefault();
   const title = $("note-title").value.trim();
   await repo.branch(state.branch).set(`notes/${title}`, { text: $("note-text").value },
     { message: $("note-message").value || `edit note ${title}` });
   $("note-message").value = "";
+  await settings.delete("draft");
 };
 $("delete-note").onclick = async () => {
   const title = $("note-title").value.trim();

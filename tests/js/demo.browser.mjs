@@ -54,8 +54,12 @@ async function run(name) {
     const tab2 = await context.newPage();
     await tab2.goto(`${base}/demo/`);
     await tab2.waitForSelector("body[data-ready='1']", { timeout: 90_000 });
+    check((await tab2.textContent("[data-testid=engine]")) === "in a worker", "engine in a worker");
     await tab2.fill("[data-testid=note-title]", "from-tab-2");
     await tab2.fill("[data-testid=note-text]", "live!");
+    // the draft reaches the first tab through a key-value watch, before anything is committed
+    await page.waitForFunction(() => document.querySelector("[data-testid=note-text]").value === "live!",
+      null, { timeout: 20_000 });
     await tab2.click("[data-testid=save-note]");
     await page.getByText("live!").waitFor({ timeout: 20_000 });
     check((await page.textContent("[data-testid=live]")).includes("notes/from-tab-2"), "live banner");

@@ -18,5 +18,8 @@ export default defineConfig({
   base: "./",
   resolve: { alias: { webstore: `${root}wasm/js/index.js` } },
   build: { outDir: `${here}dist`, emptyOutDir: true, target: "es2022" },
+  // webstore's `{ worker: true }` mode starts a module worker (wasm/js/worker.js), which Vite
+  // bundles only as an ES module (README, "Workers": the same line goes in an app's config).
+  worker: { format: "es" },
   logLevel: "warn",
 });

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 from conftest import NOTES
-from test_kv_watch import check_cross_tab as check_kv_watch
 from test_versioned import check_cross_tab as check_branch_watch
+from test_watch_kv import check_cross_tab as check_kv_watch
 
 import webstore.testing
 

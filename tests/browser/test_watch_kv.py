@@ -1,3 +1,4 @@
+# Named so it runs after test_matrix.py: the matrix boots its shared pages before any tab pair.
 """Key-value change events across tabs, in real engines.
 
 Two tabs of one origin share storage (Playwright: two pages of one browser context; WebKit:

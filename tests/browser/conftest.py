@@ -150,9 +150,11 @@ class SeleniumTab(SeleniumPage):
         return super().call(method, *args)
 
     def close(self) -> None:
-        self.driver.switch_to.window(self.handle)
-        self.driver.close()
-        self.driver.switch_to.window(self.home)
+        try:
+            self.driver.switch_to.window(self.handle)
+            self.driver.close()
+        finally:  # never leave the driver on a closed tab: later pages would find no window
+            self.driver.switch_to.window(self.home)
 
 
 class Engine:
@@ -228,8 +230,17 @@ class WebKitEngine(Engine):
                                           service=Service("/usr/bin/WebKitWebDriver"))
         self.driver.set_script_timeout(TIMEOUT_S)
         self.driver.set_page_load_timeout(120)
+        self.home = self.driver.current_window_handle
+
+    def _focus_home(self) -> None:
+        """Pages open in the first window; a tab closed under the driver must not be current."""
+        handles = self.driver.window_handles
+        if self.home not in handles:
+            self.home = handles[0]
+        self.driver.switch_to.window(self.home)
 
     def open(self, url: str) -> Page:
+        self._focus_home()
         try:
             return SeleniumPage(self.driver, url)
         except RuntimeError as exc:
@@ -245,8 +256,8 @@ class WebKitEngine(Engine):
             return SeleniumPage(self.driver, url)
 
     def open_tabs(self, url: str, count: int = 2, init_script: str | None = None) -> list[Page]:
-        home = self.driver.current_window_handle
-        return [SeleniumTab(self.driver, url, home, init_script) for _ in range(count)]
+        self._focus_home()
+        return [SeleniumTab(self.driver, url, self.home, init_script) for _ in range(count)]
 
     def stop(self) -> None:
         self.driver.quit()

@@ -94,9 +94,17 @@ class PlaywrightPage(Page):
         self.call("ready")
 
     def call(self, method: str, *args: Any) -> Any:
-        return self.page.evaluate(
-            "([m, args]) => { const t = window.webstoreTest[m];"
-            " return typeof t === 'function' ? t(...args) : t; }", [method, list(args)])
+        try:
+            return self.page.evaluate(
+                "([m, args]) => { const t = window.webstoreTest[m];"
+                " return typeof t === 'function' ? t(...args) : t; }", [method, list(args)])
+        except Exception as exc:
+            # evaluate() can reject before Playwright dispatches the page's "crash" event (CI,
+            # the first Chromium suite): without this the crashed page stayed in use and every
+            # later check of that engine failed with the same error.
+            if "Target crashed" in str(exc):
+                self.crashed = True
+            raise
 
     def close(self) -> None:
         if self.own_context:

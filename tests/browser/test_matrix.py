@@ -74,7 +74,7 @@ def suite(suite_page):
         except Exception as exc:
             if not page.crashed:
                 raise
-            # The renderer process died (seen once in CI, Chromium, first suite of the run; 5
+            # The renderer process died (seen twice in CI, Chromium, first suite of the run; 5
             # reruns of that sequence and 12 suite runs in one page did not repeat it). A crash
             # that does not repeat is taken as the engine's: the suite runs once more on a
             # fresh page and must pass there; the crash is printed in the summary either way.

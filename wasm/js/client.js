@@ -21,6 +21,12 @@
 // pending call rejects with StorageUnavailable (backend "worker"); the next call starts a fresh
 // worker, re-opens the store there and re-subscribes its watches. Writes that resolved are
 // durable (IndexedDB); one that was pending may or may not have been applied.
+// A worker can also stop with no event at all (Worker.terminate() by other code, killed by the
+// browser, out of memory). It is noticed without polling through a Web Lock: the worker holds
+// a lock of a unique name for its whole life and says so; the page then requests the same lock,
+// which is granted only once the worker is gone. Without navigator.locks (an insecure context,
+// an old engine) only error events are noticed, and a call pending in a worker stopped that way
+// stays pending.
 import { InvalidArgument, StorageUnavailable, StoreClosed, UnsupportedValue, fromEnvelope }
   from "./errors.js";
 
@@ -29,6 +35,13 @@ const PLAIN = (v) => { const p = Object.getPrototypeOf(v); return p === Object.p
 
 let connection = null; // the page's one live worker
 let nextId = 1;
+
+/** A name no other worker of this origin (any tab) holds. */
+function uniqueName() {
+  const id = globalThis.crypto?.randomUUID?.()
+    ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return `webstore-worker-${id}`;
+}
 
 /** The JS error for a worker's `{name, message, fields}`: the webstore class, or a builtin. */
 function revive({ name, message, fields }) {
@@ -78,9 +91,26 @@ class Connection {
       this.die(`stopped on an uncaught error (${event.message || "the worker script failed to load"})`);
     };
     this.worker.onmessageerror = () => this.die("sent a message the page could not read");
+    this.lockName = null; // the Web Lock the worker holds while it lives (see "Faults")
+    this.unwatchLock = null;
+    if (typeof globalThis.navigator?.locks?.request === "function") {
+      this.lockName = uniqueName();
+      this.worker.postMessage({ lock: this.lockName }); // the worker's first message
+    }
+  }
+
+  /** The worker holds its lock: request it too; the grant means the worker is gone. */
+  #watchLock() {
+    const abort = new AbortController();
+    this.unwatchLock = () => abort.abort();
+    navigator.locks.request(this.lockName, { signal: abort.signal }, () => {
+      this.die("stopped (its Web Lock was released: terminated by other code, killed by the "
+        + "browser or out of memory)");
+    }).catch(() => {}); // aborted: the page stopped the worker itself
   }
 
   #receive(msg) {
+    if (msg.holding !== undefined) { if (msg.holding === this.lockName) this.#watchLock(); return; }
     if (msg.fatal) { this.die(`stopped: ${msg.fatal}`); return; }
     if (msg.watch !== undefined) { this.watches.get(msg.watch)?.(msg.value); return; }
     const call = this.pending.get(msg.id);
@@ -96,6 +126,7 @@ class Connection {
     if (this.dead) return;
     this.dead = reason;
     this.worker.terminate();
+    this.unwatchLock?.();
     if (connection === this) connection = null;
     for (const { reject, what } of this.pending.values()) {
       reject(new StorageUnavailable(`webstore worker ${reason} during ${what}; the call may `
@@ -364,5 +395,9 @@ export function __debugCrashWorker() {
   connection?.worker.postMessage({ id: 0, debug: "crash" });
 }
 
-/** Test hook: the page's current webstore Worker object, or null. */
+/**
+ * Test hook: the page's current webstore Worker object, or null. Calling its `terminate()`
+ * stops the worker with no error event, as other code or the browser could; the page notices
+ * through the worker's Web Lock.
+ */
 export function __debugWorker() { return connection?.worker ?? null; }

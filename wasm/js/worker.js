@@ -3,6 +3,8 @@
 // or `{id, ok: false, error: {name, message, fields}}`; per-call callbacks (onProgress) as
 // `{id, callback, value}`, watch events as `{watch, value}`. ArrayBuffers in answers and events
 // are transferred: Python made them for this answer (jsapi.to_js copies out of its memory).
+// The page's first message `{lock}` names a Web Lock this worker holds for its whole life
+// (`{holding}` says it does): the page learns that the worker stopped when it gets the lock.
 import { Branch, cloneRepo, open, openRepo } from "./index.js";
 
 const OPENERS = { open, openRepo, cloneRepo };
@@ -83,6 +85,13 @@ async function run({ id, target, via, method, args, callbacks, optionsAt }) {
 }
 
 self.onmessage = async ({ data }) => {
+  if (data.lock !== undefined) { // the page's first message: hold this lock while we live
+    navigator.locks?.request(data.lock, () => {
+      postMessage({ holding: data.lock });
+      return new Promise(() => {}); // released only when this worker stops
+    }).catch(() => {}); // no lock: the page notices only error events
+    return;
+  }
   if (data.debug === "crash") {
     setTimeout(() => { throw new Error("webstore worker: crash asked by __debugCrashWorker"); });
     return;

@@ -37,6 +37,8 @@ export interface Selection { backend: string; reason: string; refused: Record<st
 export interface Capabilities {
   persistent: boolean; atomicBatches: boolean; binarySafe: boolean;
   maxValueBytes?: number; shared: boolean;
+  /** Large typed arrays and ArrayBuffers are stored without entering WebAssembly (IndexedDB). */
+  splitValues: boolean;
 }
 export interface StorageInfo {
   estimate: { usage: number; quota: number } | null;

@@ -11,9 +11,9 @@
 // a BigInt is a Python int, so it reads back as a BigInt only outside the safe-integer range
 // (one int type is shared with Python). Dates are refused: store toISOString() or getTime().
 // ArrayBuffer <-> Python bytes; every TypedArray kind comes back as the same kind.
-import { fromEnvelope } from "./errors.js";
+import { IntegrityError, fromEnvelope } from "./errors.js";
 import { runtime, unwrap } from "./runtime.js";
-import { toPython } from "./values.js";
+import { isTypedArray, toPython } from "./values.js";
 
 export * from "./errors.js";
 export { runtime };
@@ -59,14 +59,55 @@ function subscribe(py, watches, callback, ...args) {
   return stop;
 }
 
+// -- large binary values that never enter WebAssembly (layout 2, webstore/kv/codec.py) ----
+//
+// `set` of a typed array or ArrayBuffer of at least SPLIT_MIN_BYTES, on a backend that keeps
+// split values (IndexedDB), copies it once (so the caller changing it before the write
+// settles cannot make it fail its check later), hashes the copy with the browser's native
+// SHA-256 (crypto.subtle, off this thread) and hands the copy to IndexedDB through Python
+// untouched; only the key, kind, length and digest are Python values. `get` hashes what
+// IndexedDB returns and wraps it as the same kind: no copy beyond IndexedDB's own. Where
+// crypto.subtle is missing (a page not served from https or localhost) both go through Python
+// as any other value, which reads either layout.
+const SPLIT_MIN_BYTES = 64 * 1024;
+const subtle = globalThis.crypto?.subtle;
+
+function splitKind(value) {
+  if (value instanceof ArrayBuffer) return value.byteLength >= SPLIT_MIN_BYTES ? "bytes" : null;
+  if (!isTypedArray(value) || !(value.buffer instanceof ArrayBuffer)) return null;
+  return value.byteLength >= SPLIT_MIN_BYTES ? value.constructor.name : null;
+}
+
+function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The value of a layout-2 record read by get_parts, once its SHA-256 matches.
+async function fromParts(key, [kind, digest, length, data]) {
+  const got = new Uint8Array(await subtle.digest("SHA-256", data));
+  const want = new Uint8Array(digest);
+  const Kind = kind === "bytes" ? null : globalThis[kind];
+  if (hex(got) !== hex(want)) {
+    throw new IntegrityError(`stored value for '${key}' is corrupt: SHA-256 mismatch`,
+      { key, expected: hex(want), got: hex(got) });
+  }
+  if (!Kind) return data;
+  if (length * Kind.BYTES_PER_ELEMENT !== data.byteLength) {
+    throw new IntegrityError(`typed array '${key}': length ${length} does not match its data`,
+      { key });
+  }
+  return new Kind(data);
+}
+
 /** A key-value store on the backend webstore chose (or the one asked for). */
 export class Store {
-  #api; #py; #info; #watches = new Set();
+  #api; #py; #info; #watches = new Set(); #split;
   /** @internal */
   constructor(api, py) {
     this.#api = api;
     this.#py = py;
     this.#info = py.info();
+    this.#split = Boolean(subtle) && this.#info.capabilities.splitValues;
     this.name = undefined;
   }
   /** The backend's name ("indexeddb", "localstorage", "memory"). */
@@ -84,11 +125,24 @@ export class Store {
 
   /** The value of `key`, or `undefined` when it is missing. */
   async get(key) {
+    if (this.#split) {
+      const [found, value, parts] = await this.#call("get_parts", key);
+      if (parts) return fromParts(key, parts);
+      return found ? value : undefined;
+    }
     const [found, value] = await this.#call("get", key);
     return found ? value : undefined;
   }
   /** Store `value` under `key`; resolves once the write is durable. */
-  async set(key, value) { return this.#call("set", key, this.#value(value)); }
+  async set(key, value) {
+    const kind = this.#split ? splitKind(value) : null;
+    if (kind) {
+      const copy = value.slice(0);
+      const digest = new Uint8Array(await subtle.digest("SHA-256", copy));
+      return this.#call("set_parts", key, kind, digest, copy);
+    }
+    return this.#call("set", key, this.#value(value));
+  }
   /** Remove `key` (a missing key is not an error). */
   delete(key) { return this.#call("delete", key); }
   /** Whether `key` holds a value. */

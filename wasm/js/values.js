@@ -21,6 +21,11 @@ const TYPED = new Set(["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Arr
   "BigInt64Array", "BigUint64Array"]);
 const MARK = "\u0000";
 
+/** Whether `value` is a typed array of a kind webstore stores (DataView is not). */
+export function isTypedArray(value) {
+  return ArrayBuffer.isView(value) && TYPED.has(value.constructor?.name);
+}
+
 function bad(message, type, path) {
   return new UnsupportedValue(`${message} at ${path}`, { type_name: type, path });
 }

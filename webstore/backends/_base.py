@@ -44,6 +44,10 @@ class Capabilities:
     storage_events: bool = False
     """Other tabs see writes late but in order, each followed by a ``storage`` event
     (localStorage): cross-tab notices must ride those events to never outrun the data."""
+    split_values: bool = False
+    """:meth:`Backend.set_parts`/:meth:`Backend.get_parts` keep a value's data as the runtime's
+    own buffer beside a small head (IndexedDB: an ``ArrayBuffer`` the JS API never copies
+    into WebAssembly). Every other call still sees head and data joined as one value."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,20 @@ class Backend(ABC):
         ``None`` means absent, both for ``expected`` and ``new`` (deletes). Returns whether the
         write happened. This is the primitive branches are built on.
         """
+
+    # -- optional: values whose data stays outside Python (capabilities.split_values) ------
+
+    async def set_parts(self, key: str, head: bytes, data: Any) -> None:
+        """Store ``head`` + ``data`` (a runtime buffer, kept as is) as the value of ``key``."""
+        raise NotImplementedError(f"the {self.name} backend does not store split values")
+
+    async def get_parts(self, key: str) -> bytes | tuple[bytes, Any] | None:
+        """``(head, data)`` of a value stored by :meth:`set_parts`, else bytes or ``None``.
+
+        The bytes of any other value; ``None`` when missing. The data is unchecked: the
+        caller checks its digest.
+        """
+        raise NotImplementedError(f"the {self.name} backend does not store split values")
 
     # -- defaults built on the primitives ---------------------------------------------------
 

@@ -5,21 +5,20 @@ array), the CRC-32 of the body (4 bytes, little-endian), then the body. Any flip
 caught on read as :class:`~webstore.errors.IntegrityError` instead of returning wrong data.
 A value that is one typed array skips msgpack entirely so large buffers are copied once.
 
-Accepted values and how they come back:
-
-* ``None``, ``bool``, ``float``, ``str``, ``bytes``: unchanged.
-* ``int`` in ``[-2**63, 2**64)``: unchanged; outside that range: ``UnsupportedValue``.
-* ``list``, and ``dict`` with ``str`` keys: unchanged (subclasses come back as the base type).
-* ``tuple`` and ``bytearray``: come back as ``tuple`` and ``bytearray`` (extension types).
-* subclasses of ``int``/``float``/``str`` (e.g. ``IntEnum``) and numpy scalars: stored as the
-  plain Python scalar, as ``json`` does.
-* typed arrays: see :mod:`webstore.kv.typed`.
-* anything else, cycles and nesting deeper than :data:`MAX_DEPTH`: ``UnsupportedValue`` naming
-  the type and where in the value it was found (e.g. ``value['a'][2]``).
+Layout 2 adds two body types written by runtimes that keep a large buffer outside Python
+(the JS API: :meth:`~webstore.kv.store.Store.set_parts`): 3 = bare typed array, 4 = bytes.
+Their frame is ``0xC1``, the type, a CRC-32 of the rest of the *head*, then the head's rest:
+the SHA-256 of the data (32 bytes) and, for a typed array, its header; then the data. A
+backend may store head and data apart (IndexedDB keeps the data as an ``ArrayBuffer`` beside
+the head, so it never enters WebAssembly) but reads them back as one value. The data's check
+is SHA-256 rather than CRC-32 because browsers compute it natively (``crypto.subtle``, off
+the calling thread) where a CRC would run in JavaScript; it is no weaker. Layout-1 frames
+(types 1 and 2) are read as before, and Python keeps writing them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import struct
 import zlib
@@ -29,14 +28,25 @@ from typing import Any
 import msgpack
 
 from webstore.errors import IntegrityError, UnsupportedValue
-from webstore.kv.typed import decode_typed, encode_typed, typed_kind
+from webstore.kv.typed import (
+    decode_typed,
+    encode_typed,
+    typed_header_js,
+    typed_js_kind,
+    typed_kind,
+)
 
-__all__ = ["MAX_DEPTH", "decode", "decode_many", "encode", "encode_many"]
+__all__ = ["HEAD_BYTES", "MAX_DEPTH", "decode", "decode_many", "encode", "encode_many",
+           "parse_head", "parts_head"]
 
 MAX_DEPTH = 200
 _MAGIC = 0xC1
 _BODY_MSGPACK = 1
 _BODY_TYPED = 2
+_BODY_TYPED_SHA = 3
+_BODY_BYTES_SHA = 4
+HEAD_BYTES = 38
+"""Length of a layout-2 head before a typed array's header: magic, type, CRC-32, SHA-256."""
 _FRAME = struct.Struct("<BBI")
 _EXT_TYPED, _EXT_TUPLE, _EXT_BYTEARRAY = 1, 2, 3
 _INT_MIN, _INT_LIMIT = -(2**63), 2**64
@@ -262,6 +272,71 @@ def _unpack(data: bytes | memoryview) -> Any:
     return value
 
 
+def parts_head(kind: str, nbytes: int, digest: bytes) -> bytes:
+    """The head of a layout-2 value (its frame without the data).
+
+    ``kind`` is a typed-array kind (``"Float64Array"``) or ``"bytes"``, ``nbytes`` the data's
+    byte length, ``digest`` its SHA-256. Raises :class:`UnsupportedValue` for an unknown kind
+    or a length that is not a whole number of elements, ``ValueError`` for a bad digest.
+    """
+    if len(digest) != 32:
+        raise ValueError(f"a SHA-256 digest has 32 bytes, not {len(digest)}")
+    if kind == "bytes":
+        body_type, rest = _BODY_BYTES_SHA, bytes(digest)
+    else:
+        body_type, rest = _BODY_TYPED_SHA, bytes(digest) + typed_header_js(kind, nbytes)
+    return _FRAME.pack(_MAGIC, body_type, _crc32(rest)) + rest
+
+
+def _head_length(frame: bytes | bytearray | memoryview) -> int:
+    """Length of the head at the start of a layout-2 frame (0 if it cannot be one)."""
+    if len(frame) < HEAD_BYTES:
+        return 0
+    if frame[1] == _BODY_BYTES_SHA:
+        return HEAD_BYTES
+    if len(frame) < HEAD_BYTES + 4:
+        return 0
+    return HEAD_BYTES + 4 + 8 * frame[HEAD_BYTES + 3]  # the typed header's ndim
+
+
+def parse_head(head: bytes, key: object = None) -> tuple[str, bytes, int]:
+    """``(kind, digest, count)`` of a layout-2 head (:func:`parts_head`).
+
+    The value's kind (``"bytes"`` or a typed-array kind), the SHA-256 its data must have, and
+    its length in elements (``-1`` for bytes: any). Raises :class:`IntegrityError` naming
+    ``key`` when the head is corrupt.
+    """
+    if (len(head) < 6 or head[0] != _MAGIC or head[1] not in (_BODY_TYPED_SHA, _BODY_BYTES_SHA)
+            or _head_length(head) != len(head)
+            or _FRAME.unpack_from(head)[2] != _crc32(memoryview(head)[6:])):
+        raise IntegrityError(f"stored value for {key!r} has a corrupt head", key=key)
+    digest = bytes(head[6:HEAD_BYTES])
+    if head[1] == _BODY_BYTES_SHA:
+        return "bytes", digest, -1
+    header = memoryview(head)[HEAD_BYTES:]
+    return typed_js_kind(header, key), digest, struct.unpack_from("<Q", header, 4)[0]
+
+
+def _decode_sha(frame: bytes | bytearray | memoryview, key: object) -> Any:
+    """A layout-2 frame (head and data joined): check both, then decode."""
+    size = _head_length(frame)
+    if not size or len(frame) < size:
+        raise IntegrityError(f"stored value for {key!r} is truncated ({len(frame)} bytes)",
+                             key=key)
+    view = memoryview(frame)
+    kind, digest, _ = parse_head(bytes(view[:size]), key)
+    data = view[size:]
+    got = hashlib.sha256(data).digest()
+    if got != digest:
+        raise IntegrityError(
+            f"stored value for {key!r} is corrupt: SHA-256 mismatch",
+            key=key, expected=digest.hex(), got=got.hex(),
+        )
+    if kind == "bytes":
+        return bytes(data)
+    return decode_typed(view[HEAD_BYTES:], key)
+
+
 def decode(frame: bytes | bytearray | memoryview, key: object = None) -> Any:
     """The value in ``frame``; raises :class:`IntegrityError` naming ``key`` if corrupt."""
     try:
@@ -269,6 +344,8 @@ def decode(frame: bytes | bytearray | memoryview, key: object = None) -> Any:
     except struct.error:
         raise IntegrityError(f"stored value for {key!r} is truncated ({len(frame)} bytes)",
                              key=key) from None
+    if magic == _MAGIC and kind in (_BODY_TYPED_SHA, _BODY_BYTES_SHA):
+        return _decode_sha(frame, key)
     # Small values: slicing bytes is cheaper than a memoryview; large ones: avoid the copy.
     body = frame[6:] if len(frame) < 65536 else memoryview(frame)[6:]
     got = _crc32(body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from webstore._runtime import Channel, services
 from webstore.backends import Backend, Selection
@@ -23,15 +23,28 @@ from webstore.errors import (
     UnsupportedValue,
 )
 from webstore.keys import MAX_KEY_LENGTH, namespace_prefix, plain_key, validate_key
-from webstore.kv.codec import decode, decode_many, encode, encode_many
+from webstore.kv.codec import decode, decode_many, encode, encode_many, parse_head
 from webstore.kv.watch import DELETE, SET, KeyChange, KeyWatchCallback, KeyWatchHandle, hub
 
 _WATCHED = hub.watched  # store ids with a watcher in this context (one lookup per write)
 
 __all__ = [
-    "MAX_KEY_LENGTH", "KeyChange", "KeyWatchHandle", "Store", "fsck_store", "namespace_prefix",
-    "validate_key",
+    "MAX_KEY_LENGTH", "KeyChange", "KeyWatchHandle", "Parts", "Store", "fsck_store",
+    "namespace_prefix", "validate_key",
 ]
+
+class Parts(NamedTuple):
+    """A value read by :meth:`Store.get_parts` whose data is still the runtime's buffer."""
+
+    kind: str
+    """``"bytes"`` or a typed-array kind (``"Float64Array"``)."""
+    digest: bytes
+    """The SHA-256 the data must have."""
+    length: int
+    """Elements of a typed array (``-1`` for bytes)."""
+    data: Any
+    """The runtime's buffer (a JS ``ArrayBuffer``), not yet checked."""
+
 
 class Store:
     """Async key-value store: ``get``/``set``/``delete``/``has``/``keys``/``items`` and batches.
@@ -141,6 +154,42 @@ class Store:
         await self._backend.set_many([(full, encode(value))])
         if self.channel is not None or self.store_id in _WATCHED:
             await self._changed([KeyChange(key, SET)])
+
+    async def set_parts(self, key: str, head: bytes, data: Any) -> None:
+        """Store a value whose data stays the runtime's buffer (the JS API's typed arrays).
+
+        ``head`` comes from :func:`~webstore.kv.codec.parts_head` (kind, length, SHA-256 of
+        ``data``); ``data`` is handed to the backend untouched, so it is never copied into
+        Python. Only for backends with ``capabilities.split_values``; reads through any other
+        call see the joined value and check it like any other.
+        """
+        self._check()
+        if not self._backend.capabilities.split_values:
+            raise InvalidArgument(f"the {self._backend.name} backend does not store split "
+                                  "values", argument="data")
+        parse_head(head, key)
+        await self._backend.set_parts(self._key(key), head, data)
+        if self.channel is not None or self.store_id in _WATCHED:
+            await self._changed([KeyChange(key, SET)])
+
+    async def get_parts(self, key: str, default: Any = None) -> Any:
+        """The value of ``key`` (``default`` when missing), or its :class:`Parts`.
+
+        :class:`Parts` when it was stored by :meth:`set_parts`: its data is then the runtime's
+        buffer, which the caller must check against ``Parts.digest`` before use (the JS API
+        does, natively).
+        """
+        self._check()
+        if not self._backend.capabilities.split_values:
+            return await self.get(key, default)
+        found = await self._backend.get_parts(self._key(key))
+        if found is None:
+            return default
+        if not isinstance(found, tuple):
+            return decode(found, key)
+        head, data = found
+        kind, digest, count = parse_head(head, key)
+        return Parts(kind, digest, count, data)
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""

@@ -27,7 +27,8 @@ from typing import Any
 from webstore._runtime import services
 from webstore.errors import IntegrityError, UnsupportedValue
 
-__all__ = ["KINDS", "Kind", "TypedArray", "decode_typed", "encode_typed", "typed_kind"]
+__all__ = ["KINDS", "Kind", "TypedArray", "decode_typed", "encode_typed", "typed_header_js",
+           "typed_js_kind", "typed_kind"]
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,34 @@ def _header(kind: Kind, form: int, char: str, shape: tuple[int, ...]) -> bytes:
     return _HEADER.pack(kind.code, form, ord(char) if char else 0, len(shape)) + struct.pack(
         f"<{len(shape)}Q", *shape
     )
+
+
+def typed_header_js(kind: str, nbytes: int) -> bytes:
+    """The header :func:`encode_typed` writes for a 1-d JS typed array of ``nbytes`` bytes.
+
+    Lets a runtime that keeps the array's bytes outside Python (the JS API) store it in the
+    same form as one that passed through Python.
+    """
+    info = _BY_NAME.get(kind)
+    if info is None:
+        raise UnsupportedValue(f"{kind} is not a typed-array kind", type_name=kind)
+    if nbytes < 0 or nbytes % info.itemsize:
+        raise UnsupportedValue(f"{nbytes} bytes is not a whole number of {kind} elements",
+                               type_name=kind)
+    return _header(info, FORM_JS, "", (nbytes // info.itemsize,))
+
+
+def typed_js_kind(header: bytes | memoryview, key: object = None) -> str:
+    """The JS kind name of a header that is exactly a :func:`typed_header_js` header."""
+    try:
+        code, form, char, ndim = _HEADER.unpack_from(header)
+        kind = KINDS[code]
+    except (struct.error, IndexError) as exc:
+        raise IntegrityError(f"corrupt typed array header in {key!r}", key=key) from exc
+    if form != FORM_JS or char or ndim != 1 or len(header) != _HEADER.size + 8:
+        raise IntegrityError(f"corrupt typed array header in {key!r}", key=key)
+    name: str = kind.js_name
+    return name
 
 
 def encode_typed(value: Any) -> list[bytes | memoryview]:

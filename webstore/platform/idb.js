@@ -8,7 +8,11 @@
 // buffer plus lengths, so 10,000 values cost two copies instead of 10,000 proxies.
 //
 // Layout: database `location` (default "webstore"), object store "kv", out-of-line string
-// keys, values Uint8Array (an ArrayBuffer or other view written by other code is accepted).
+// keys, values Uint8Array (an ArrayBuffer or other view written by other code is accepted):
+// layout 1. Layout 2 (a typed array or ArrayBuffer set from the JS API, setParts) stores
+// {webstore: 2, head: Uint8Array, data: ArrayBuffer}: the head is the codec's frame without
+// the data (webstore/kv/codec.py), the data the caller's buffer, cloned by IndexedDB alone.
+// Everything but getParts reads such a record as head + data joined.
 ((shared) => {
   const { named, pack: packBytes } = shared;
   const STORE = "kv";
@@ -162,9 +166,20 @@
     });
   }
 
+  function isParts(value) {
+    return value?.webstore === 2 && value.head instanceof Uint8Array
+      && value.data instanceof ArrayBuffer;
+  }
+
   function bytesOf(value) {
     if (value === undefined) return undefined;
     if (value instanceof Uint8Array) return value;
+    if (isParts(value)) {
+      const joined = new Uint8Array(value.head.byteLength + value.data.byteLength);
+      joined.set(value.head);
+      joined.set(new Uint8Array(value.data), value.head.byteLength);
+      return joined;
+    }
     if (value instanceof ArrayBuffer) return new Uint8Array(value);
     if (ArrayBuffer.isView(value)) {
       return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -209,6 +224,32 @@
         at += lengths[i];
       });
       return undefined;
+    });
+  }
+
+  // A layout-2 value: `data` (an ArrayBuffer or a view of one) is stored as an ArrayBuffer of
+  // exactly its bytes: a view's whole buffer when it spans it (no copy here), else a slice.
+  function setParts(conn, key, head, data) {
+    let buffer = data;
+    if (ArrayBuffer.isView(data)) {
+      buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+        ? data.buffer : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+    }
+    if (!(buffer instanceof ArrayBuffer)) throw named(new TypeError("data must be binary"), "DataError");
+    return transact(conn, "readwrite", (store) => {
+      store.put({ webstore: 2, head, data: buffer }, key);
+    });
+  }
+
+  // [] when missing, [head, data] for a layout-2 record, [bytes] for any other.
+  function getParts(conn, key) {
+    return transact(conn, "readonly", (store, done) => {
+      const req = store.get(key);
+      req.onsuccess = () => {
+        const value = req.result;
+        done(value === undefined ? [] : isParts(value) ? [value.head, value.data]
+          : [bytesOf(value)]);
+      };
     });
   }
 
@@ -280,6 +321,6 @@
     });
   }
 
-  return { open, close, destroy, getMany, setMany, deleteMany, deletePrefix, keys, items, setIfEquals,
-    prefixRange };
+  return { open, close, destroy, getMany, setMany, setParts, getParts, deleteMany, deletePrefix,
+    keys, items, setIfEquals, prefixRange };
 })

@@ -2,10 +2,15 @@
 
 Layout: one database per ``location`` (default ``"webstore"``) holding one object store
 ``"kv"``; keys are the backend keys (the Store layer's ``"<len>:<name>:"`` prefix included),
-values are ``Uint8Array`` bytes, never base64. Prefix listing is an ``IDBKeyRange``. The
-database version is never pinned: we open whatever version exists and only upgrade (version
-+ 1) when the ``"kv"`` store is missing, so other code may add stores and bump the version
-without breaking us, and a ``versionchange`` costs us no more than a reopen.
+values are ``Uint8Array`` bytes, never base64 (layout 1), or, for a typed array or
+ArrayBuffer set from the JS API, ``{webstore: 2, head: Uint8Array, data: ArrayBuffer}``
+(layout 2, :meth:`Store.set_parts <webstore.kv.store.Store.set_parts>`): IndexedDB clones
+the buffer itself and the bytes never enter WebAssembly. Both layouts live side by side in
+one database; every other operation sees a layout-2 record as head + data joined.
+Prefix listing is an ``IDBKeyRange``. The database version is never pinned: we open
+whatever version exists and only upgrade (version + 1) when the ``"kv"`` store is missing,
+so other code may add stores and bump the version without breaking us, and a
+``versionchange`` costs us no more than a reopen.
 
 Each operation is one call into ``idb.js`` that issues every request inside one transaction
 and resolves when the transaction *completes*: awaiting in Python between two requests would
@@ -30,7 +35,7 @@ from typing import Any, Self
 
 from webstore.backends import Capabilities
 from webstore.errors import StorageUnavailable
-from webstore.platform.bridge import _JsBackend, error_name, helper
+from webstore.platform.bridge import _JsBackend, error_name, helper, to_js
 
 __all__ = ["DEFAULT_LOCATION", "IndexedDBBackend"]
 
@@ -48,6 +53,7 @@ class IndexedDBBackend(_JsBackend):
     helper_file = "idb.js"
     capabilities = Capabilities(
         persistent=True, atomic_batches=True, binary_safe=True, shared=True,
+        split_values=True,
     )
 
     def __init__(self, location: str | None = None, *, _conn: Any = None) -> None:
@@ -94,6 +100,17 @@ class IndexedDBBackend(_JsBackend):
             message = str(exc).removeprefix("StorageUnavailableError: ")
             return StorageUnavailable(message, backend=self.name, reason=message)
         return super()._translate(exc)
+
+    async def set_parts(self, key: str, head: bytes, data: Any) -> None:
+        """Store a layout-2 record: ``data`` (a JS buffer) is cloned by IndexedDB alone."""
+        await self._call("setParts", key, to_js(bytes(head)), data)
+
+    async def get_parts(self, key: str) -> bytes | tuple[bytes, Any] | None:
+        """``(head, ArrayBuffer)`` of a layout-2 record, else bytes or ``None``."""
+        found = await self._call("getParts", key)  # [], [bytes] or [head, data]
+        if len(found) == 2:
+            return found[0].to_bytes(), found[1]
+        return found[0].to_bytes() if len(found) else None
 
     async def close(self) -> None:
         """Close the connection; later calls raise StoreClosed."""

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from webstore._open import open as open_store
-from webstore.kv.store import Store
+from webstore.kv.codec import parts_head
+from webstore.kv.store import Parts, Store
 from webstore.kv.watch import KeyChange, KeyWatchHandle
 from webstore.platform import quota
 from webstore.platform.jsvalues import envelope, error_envelope, from_js, hex_id, started, to_js
@@ -57,7 +58,7 @@ class JsStore:
             "capabilities": {
                 "persistent": caps.persistent, "atomicBatches": caps.atomic_batches,
                 "binarySafe": caps.binary_safe, "maxValueBytes": caps.max_value_bytes,
-                "shared": caps.shared,
+                "shared": caps.shared, "splitValues": caps.split_values,
             },
         })
 
@@ -71,6 +72,20 @@ class JsStore:
 
     async def _set(self, key: Any, value: Any) -> None:
         await self.store.set(key, from_js(value))
+
+    async def _set_parts(self, key: Any, kind: str, digest: Any, data: Any) -> None:
+        # index.js: a typed array or ArrayBuffer whose SHA-256 JS computed; ``data`` stays a
+        # JS buffer all the way into IndexedDB (layout 2, webstore.kv.codec).
+        head = parts_head(str(kind), int(data.byteLength), digest.to_bytes())
+        await self.store.set_parts(key, head, data)
+
+    async def _get_parts(self, key: Any) -> list[Any]:
+        # [found, value] or, for a layout-2 value, [true, null, [kind, digest, length, data]]:
+        # index.js checks the digest natively and wraps the buffer, no copy through Python.
+        value = await self.store.get_parts(key, _MISSING)
+        if isinstance(value, Parts):
+            return [True, None, [value.kind, value.digest, value.length, value.data]]
+        return [value is not _MISSING, None if value is _MISSING else value]
 
     async def _delete(self, key: Any) -> None:
         await self.store.delete(key)

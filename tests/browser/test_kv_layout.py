@@ -1,0 +1,86 @@
+"""The key-value store's IndexedDB layouts in every engine, through the JS API and Python.
+
+* A store written by webstore 0.1.0 (``tests/fixtures/v0.1.0-kv-idb.json``, layout 1, made
+  by ``make_v010_kv.py`` in real Chromium) opens and reads back bit-exact, from JS and Python.
+* Large typed arrays and ArrayBuffers set from the JS API are stored as layout 2 (head +
+  ``ArrayBuffer``, never through WebAssembly): the raw record proves it; JS and Python read
+  them back as the same kind, bit-exact; ``fsck`` passes; a watch sees the write.
+* A flipped byte in a layout-2 record's data or head raises ``IntegrityError`` naming the key
+  in JS and Python, and ``fsck`` reports it.
+
+Ids name engine, context and backend: ``[chromium-page-indexeddb]``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ENGINES
+
+FIXTURE = json.loads((Path(__file__).resolve().parents[1] / "fixtures"
+                      / "v0.1.0-kv-idb.json").read_text())
+MODULE = "/tests/browser/kv_layout.mjs"
+CASES = pytest.mark.parametrize("engine,backend", [(e, "indexeddb") for e in ENGINES],
+                                ids=[f"{e}-page-indexeddb" for e in ENGINES])
+
+
+@pytest.fixture(scope="module")
+def pages(engines, server_url):
+    opened: dict[str, Any] = {}
+
+    def get(engine: str) -> Any:
+        if engine not in opened or opened[engine].crashed:
+            opened[engine] = engines(engine).open(f"{server_url}/tests/browser/page.html")
+        return opened[engine]
+
+    yield get
+    for page in opened.values():
+        page.close()
+
+
+def _call(pages: Any, engine: str, fn: str, *args: Any) -> Any:
+    return pages(engine).call("module", MODULE, fn, f"layout-{fn}-{time.time_ns()}", *args)
+
+
+@CASES
+def test_v010_store_reads_back_bit_exact(pages, engine: str, backend: str) -> None:
+    got = _call(pages, engine, "readFixture", FIXTURE)
+    assert got["js"] == FIXTURE["js"]
+    assert got["many"] == list(FIXTURE["js"].values())
+    assert got["other"] == "another namespace"
+    fsck = got["python"].pop("fsck")
+    assert got["python"] == FIXTURE["python"]
+    assert fsck == {}
+
+
+@CASES
+def test_large_binary_values_skip_webassembly_and_read_back(pages, engine: str,
+                                                            backend: str) -> None:
+    got = _call(pages, engine, "roundTrip")
+    written = got["written"]
+    assert got["read"] == written
+    assert got["entries"].pop("v/small") == {"kind": "Float64Array",
+                                              "base64": "AAAAAAAA8D8AAAAAAAAAQAAAAAAAAAhA"}
+    assert got["entries"] == written
+    assert got["python"].pop("fsck") == {}
+    assert got["python"] == written
+    layouts = {k.removeprefix("3:big:"): v for k, v in got["raw"].items()}
+    assert layouts.pop("v/small") == "layout 1"
+    assert set(layouts.values()) == {"layout 2"}, layouts
+    assert len(layouts) == len(written)
+    assert got["changes"] == 1
+
+
+@CASES
+@pytest.mark.parametrize("where", ["data", "head"])
+def test_flipped_byte_in_layout_2_is_caught(pages, engine: str, backend: str, where: str) -> None:
+    got = _call(pages, engine, "corrupt", where)
+    assert got["js"]["name"] == "IntegrityError", got
+    assert got["js"]["key"] == "x", got
+    assert got["python"]["name"] == "IntegrityError", got
+    assert got["python"]["key"] == "x", got
+    assert list(got["fsck"]) == ["x"], got

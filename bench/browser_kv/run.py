@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,31 +50,36 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    def translate_path(self, path: str) -> str:
+        # The bench's own page and workloads come from here, whatever checkout --root serves.
+        here = "/bench/browser_kv/"
+        if path.startswith(here):
+            return str(HERE / Path(path.split("?", 1)[0][len(here):]).name)
+        return super().translate_path(path)
 
-# -- one run: a fresh browser, the page then the worker context ----------------------------
 
-def run_playwright(name: str, urls: list[str]) -> list[Result]:
+# -- one page load in a fresh browser and profile ------------------------------------------
+
+def load_playwright(name: str, url: str) -> Result:
     from playwright.sync_api import sync_playwright
 
     if name == "chromium":
         launch = {"executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
     else:
         launch = {"channel": "moz-firefox", "executable_path": "/usr/bin/firefox-esr"}
-    results = []
     with sync_playwright() as p:
         browser = getattr(p, name).launch(headless=True, **launch)
-        context = browser.new_context()
-        for url in urls:
-            page = context.new_page()
+        try:
+            page = browser.new_page()
             page.set_default_timeout(TIMEOUT_S * 1000)
             page.goto(url)
-            results.append(page.evaluate("window.benchResult"))
-            page.close()
-        browser.close()
-    return results
+            result: Result = page.evaluate("window.benchResult")
+        finally:
+            browser.close()
+    return result
 
 
-def run_webkit(urls: list[str]) -> list[Result]:
+def load_webkit(url: str) -> Result:
     from selenium import webdriver
     from selenium.webdriver.webkitgtk.options import Options
     from selenium.webdriver.webkitgtk.service import Service
@@ -87,26 +91,28 @@ def run_webkit(urls: list[str]) -> list[Result]:
     try:
         driver.set_script_timeout(TIMEOUT_S)
         driver.set_page_load_timeout(120)
-        results = []
-        for url in urls:
-            driver.get(url)
-            got = driver.execute_async_script(
-                "const done = arguments[arguments.length - 1];"
-                "window.benchResult.then(v => done({ok: v}),"
-                " e => done({error: String(e) + (e && e.stack ? '\\n' + e.stack : '')}));")
-            if "error" in got:
-                raise RuntimeError(f"webkit: {got['error']}")
-            results.append(got["ok"])
-            driver.get("about:blank")
-        return results
+        driver.get(url)
+        got = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "window.benchResult.then(v => done({ok: v}),"
+            " e => done({error: String(e) + (e && e.stack ? '\\n' + e.stack : '')}));")
     finally:
         driver.quit()
+    if "error" in got:
+        raise RuntimeError(f"webkit: {got['error']}")
+    result: Result = got["ok"]
+    return result
 
 
-def measure(engine: str, base: str, n: int, mb: int) -> dict[str, Result]:
-    urls = [f"{base}/bench/browser_kv/page.html?ctx={ctx}&n={n}&mb={mb}" for ctx in CONTEXTS]
-    got = run_webkit(urls) if engine == "webkit" else run_playwright(engine, urls)
-    return dict(zip(CONTEXTS, got, strict=True))
+def measure(engine: str, base: str, ctx: str, n: int, mb: int) -> Result:
+    """The workloads of one context (``page`` or ``worker``) in a fresh browser of ``engine``,
+    plus a bare ``loadPyodide`` alone in another fresh browser (``cold["bare_fresh"]``)."""
+    url = f"{base}/bench/browser_kv/page.html?ctx={ctx}&n={n}&mb={mb}"
+    load = load_webkit if engine == "webkit" else functools.partial(load_playwright, engine)
+    result = load(url)
+    if "error" not in result["cold"]:
+        result["cold"]["bare_fresh"] = load(f"{url}&bare")["bare_cold"]
+    return result
 
 
 # -- medians, table, ratios ------------------------------------------------------------------
@@ -126,10 +132,10 @@ def medians(runs: list[Result]) -> Result:
                    for col in (*COLUMNS, "open")}
             for name in LIBRARIES if name in runs[0]["rows"]}
     cold = {key: median([r["cold"].get(key) for r in runs]) for key in runs[0]["cold"]}
-    if all(isinstance(r["cold"].get(k), int | float) for r in runs
-           for k in ("first_get", "bare_loadPyodide")):
-        cold["overhead"] = median([r["cold"]["first_get"] - r["cold"]["bare_loadPyodide"]
-                                   for r in runs])
+    for name, bare in (("overhead", "bare_loadPyodide"), ("overhead_fresh", "bare_fresh")):
+        if all(isinstance(r["cold"].get(k), int | float) for r in runs
+               for k in ("first_get", bare)):
+            cold[name] = median([r["cold"]["first_get"] - r["cold"][bare] for r in runs])
     return {"rows": rows, "cold": cold}
 
 
@@ -140,29 +146,35 @@ def total(row: dict[str, Cell], prefix: str) -> Cell:
     return a if isinstance(a, str) else None
 
 
-def ratio(a: Cell, b: Cell) -> str:
+def ratio(a: Cell, b: Cell) -> float | str:
     if isinstance(a, int | float) and isinstance(b, int | float) and b:
-        return f"{a / b:.2f}"
+        return round(a / b, 2)
     return "n/a"
 
 
-def ratios(m: Result) -> dict[str, str]:
+#: The issue's targets: short name -> (what is divided by what, rows, workload).
+TARGETS = {
+    "big_js": ("typed set+get, webstore JS API / raw IndexedDB",
+               "webstore JS API", "raw IndexedDB", "big"),
+    "big_py": ("typed set+get, webstore Python / raw IndexedDB",
+               "webstore Python", "raw IndexedDB", "big"),
+    "big_worker": ("typed set+get, webstore JS {worker: true} / raw IndexedDB",
+                   "webstore JS {worker: true}", "raw IndexedDB", "big"),
+    "batch_js": ("setMany+getMany, webstore JS API / idb-keyval",
+                 "webstore JS API", "idb-keyval", "small"),
+}
+
+
+def ratios(m: Result) -> dict[str, float | str]:
+    """The target ratios of one context's result, and cold start - bare loadPyodide (ms)."""
     rows = m["rows"]
-    raw_big = total(rows["raw IndexedDB"], "big")
-    out = {
-        "big set+get: webstore JS API / raw IndexedDB":
-            ratio(total(rows["webstore JS API"], "big"), raw_big),
-        "big set+get: webstore Python / raw IndexedDB":
-            ratio(total(rows["webstore Python"], "big"), raw_big),
-    }
-    if "webstore JS {worker: true}" in rows:
-        out["big set+get: webstore JS {worker: true} / raw IndexedDB"] = ratio(
-            total(rows["webstore JS {worker: true}"], "big"), raw_big)
-    out["setMany+getMany: webstore JS API / idb-keyval"] = ratio(
-        total(rows["webstore JS API"], "small"), total(rows["idb-keyval"], "small"))
-    overhead = m["cold"].get("overhead")
-    out["cold start - bare loadPyodide (ms)"] = (f"{overhead:.0f}"
-                                                 if isinstance(overhead, int | float) else "n/a")
+    out: dict[str, float | str] = {
+        key: ratio(total(rows[a], work), total(rows[b], work))
+        for key, (_, a, b, work) in TARGETS.items() if a in rows}
+    for key, name in (("cold_minus_bare_ms", "overhead"),
+                      ("cold_minus_fresh_bare_ms", "overhead_fresh")):
+        value = m["cold"].get(name)
+        out[key] = round(value) if isinstance(value, int | float) else "n/a"
     return out
 
 
@@ -179,42 +191,48 @@ def report(title: str, m: Result, n: int, mb: int) -> None:
     small, big = f"{n:,} x 100 B set/get/total", f"{mb} MB Float64Array set/get/total"
     print(f"{'':30} {small:>26}   {big:>34}")
     for name, row in m["rows"].items():
-        small = [row["small_set"], row["small_get"], total(row, "small")]
-        big = [row["big_set"], row["big_get"], total(row, "big")]
         line = f"{name:30}"
-        for cells in (small, big):
+        for work in ("small", "big"):
+            cells = [row[f"{work}_set"], row[f"{work}_get"], total(row, work)]
             text = [c for c in cells if isinstance(c, str)]
-            line += f"  {text[0]:>32}" if text else "".join(fmt(c, 9) for c in cells) + "   " * 2
+            line += f"  {text[0]}" if text else "".join(fmt(c, 9) for c in cells) + " " * 6
         print(line.rstrip())
     cold = m["cold"]
     if "error" in cold:
         print(f"cold start: failed ({cold['error']})")
     else:
-        print(f"cold start: first webstore get {cold['first_get']:.0f} ms after the time origin; "
-              f"bare loadPyodide (after it, same context) {cold['bare_loadPyodide']:.0f} ms; "
-              f"difference {cold.get('overhead', float('nan')):.0f} ms (an upper bound: the bare "
-              "load finds the files and compiled wasm cached)")
+        print(f"cold start: first webstore get answered {cold['first_get']:.0f} ms after the "
+              f"time origin; bare loadPyodide {cold['bare_loadPyodide']:.0f} ms on the same page "
+              "load (after it: files and compiled wasm cached), "
+              f"{cold.get('bare_fresh', float('nan')):.0f} ms from the time origin alone in a "
+              "fresh browser")
     boot = m["rows"].get("webstore JS {worker: true}", {}).get("open")
     if isinstance(boot, int | float):
-        print(f"webstore {{worker: true}} open (worker boot, files cached): {boot:.0f} ms")
-    for name, value in ratios(m).items():
-        print(f"  {name}: {value}")
+        print(f"webstore {{worker: true}} open, worker boot (files cached): {boot:.0f} ms")
+    got = ratios(m)
+    for key, (what, *_) in TARGETS.items():
+        if key in got:
+            print(f"  {what}: {got[key]}")
+    print(f"  cold start - bare loadPyodide: {got['cold_minus_bare_ms']} ms (bare one on the "
+          f"same page load, after it); {got['cold_minus_fresh_bare_ms']} ms (bare one alone in "
+          "a fresh browser)")
 
 
 # -- main --------------------------------------------------------------------------------------
 
-def versions() -> dict[str, str]:
-    def first_line(cmd: list[str], pick: Callable[[str], bool] = lambda _: True) -> str:
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
-        except OSError as exc:
-            return f"unknown ({exc})"
-        return next((line for line in out.splitlines() if pick(line)), "unknown").strip()
+def output(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError as exc:
+        return f"unknown ({exc})"
 
-    webkit = first_line(["dpkg-query", "-W", "libwebkit2gtk-4.1-0"])
-    return {"chromium": first_line(["/usr/bin/chromium", "--version"]),
-            "firefox": first_line(["/usr/bin/firefox-esr", "--version"]),
-            "webkit": f"WebKitGTK {webkit.split()[-1]}" if webkit != "unknown" else webkit}
+
+def versions(root: Path) -> dict[str, str]:
+    webkit = output(["dpkg-query", "-W", "libwebkit2gtk-4.1-0"]).split()
+    return {"chromium": output(["/usr/bin/chromium", "--version"]).splitlines()[-1],
+            "firefox": output(["/usr/bin/firefox-esr", "--version"]),
+            "webkit": f"WebKitGTK {webkit[-1] if webkit else 'unknown'}",
+            "webstore": output(["git", "-C", str(root), "describe", "--always", "--dirty"])}
 
 
 def main() -> int:
@@ -222,25 +240,32 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="fresh browsers per engine (medians)")
     parser.add_argument("--engines", default="chromium,firefox,webkit")
     parser.add_argument("--small", action="store_true", help="1,000 values and 4 MB (to develop)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="checkout to serve (its wasm/dist built; default: this one)")
     parser.add_argument("--no-json", action="store_true", help="do not write results-<date>.json")
     args = parser.parse_args()
     engines = [e for e in args.engines.split(",") if e]
     if "webkit" in engines and not os.environ.get("DISPLAY"):
         os.execvp("xvfb-run", ["xvfb-run", "-a", sys.executable, *sys.argv])
     n, mb = (1000, 4) if args.small else (10000, 64)
+    about = versions(args.root.resolve())
+    print(", ".join(f"{k} {v}" for k, v in about.items()), flush=True)
 
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(ROOT)))
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(args.root)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     found: dict[str, dict[str, Result]] = {}
     try:
         for engine in engines:
-            runs: list[dict[str, Result]] = []
+            runs: dict[str, list[Result]] = {ctx: [] for ctx in CONTEXTS}
             for i in range(args.runs):
-                runs.append(measure(engine, base, n, mb))
-                print(f"{engine}: run {i + 1}/{args.runs} done", flush=True)
-            found[engine] = {ctx: medians([r[ctx] for r in runs]) for ctx in CONTEXTS}
+                for ctx in CONTEXTS:
+                    runs[ctx].append(measure(engine, base, ctx, n, mb))
+                    one = ratios(medians(runs[ctx][-1:]))
+                    print(f"{engine} {ctx} run {i + 1}/{args.runs}: "
+                          + ", ".join(f"{k} {v}" for k, v in one.items()), flush=True)
+            found[engine] = {ctx: medians(runs[ctx]) for ctx in CONTEXTS}
             for ctx in CONTEXTS:
                 report(f"{engine}, {ctx} (medians of {args.runs} runs, ms)", found[engine][ctx],
                        n, mb)
@@ -250,9 +275,10 @@ def main() -> int:
     if not args.no_json:
         today = datetime.datetime.now(datetime.UTC).date().isoformat()
         out = HERE / f"results-{today}.json"
-        doc = {"date": today, "runs": args.runs, "n": n, "mb": mb, "versions": versions(),
-               "medians_ms": found,
-               "ratios": {e: {c: ratios(found[e][c]) for c in CONTEXTS} for e in found}}
+        doc = {"date": today, "runs": args.runs, "n": n, "mb": mb, "versions": about,
+               "ratio_keys": {k: v[0] for k, v in TARGETS.items()},
+               "ratios": {e: {c: ratios(found[e][c]) for c in CONTEXTS} for e in found},
+               "medians_ms": found}
         out.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"\nwrote {out.relative_to(ROOT)}")
     return 0

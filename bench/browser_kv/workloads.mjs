@@ -6,7 +6,8 @@
 //          library has no batch API)
 //   big    one Float64Array (64 MB): set, then get, checked against what was written
 //   cold   time origin (page navigation / worker start) -> first `get` answered by webstore's
-//          JS API, then a bare `loadPyodide` (import + load) in the same context, after it
+//          JS API, then a bare `loadPyodide` (import + load) in the same context, after it;
+//          with ?bare only a bare `loadPyodide` from the time origin (for a fresh browser)
 //
 // A cell is a number (ms), a string "n/a (reason)" where the engine lacks the API, "failed
 // (message)" when the library threw, or absent when the workload does not apply.
@@ -228,6 +229,11 @@ async function webstorePython({ keys, big, tag }) {
   return out;
 }
 
+async function loadBarePyodide() {
+  const { loadPyodide } = await import("/node_modules/pyodide/pyodide.mjs");
+  await loadPyodide({ indexURL: new URL("/node_modules/pyodide/", location.href).href });
+}
+
 /** First `get` answered by webstore since the time origin, then a bare `loadPyodide`. */
 async function coldStart(tag) {
   const { open } = await import("/wasm/js/index.js");
@@ -235,10 +241,7 @@ async function coldStart(tag) {
   await store.get("missing");
   const first_get = performance.now();
   await store.close();
-  const [bare_loadPyodide] = await time(async () => {
-    const { loadPyodide } = await import("/node_modules/pyodide/pyodide.mjs");
-    await loadPyodide({ indexURL: new URL("/node_modules/pyodide/", location.href).href });
-  });
+  const [bare_loadPyodide] = await time(loadBarePyodide);
   return { first_get, bare_loadPyodide };
 }
 
@@ -249,9 +252,16 @@ async function attempt(fn) {
   }
 }
 
-/** Every workload in this context; `n` small values and a `mb` MB Float64Array. */
-export async function run({ n = 10000, mb = 64 } = {}) {
+/**
+ * Every workload in this context; `n` small values and a `mb` MB Float64Array. With `bare`,
+ * only a bare `loadPyodide` from the time origin (run.py loads that in a fresh browser too).
+ */
+export async function run({ n = 10000, mb = 64, bare = false } = {}) {
   const tag = IN_WORKER ? "worker" : "page";
+  if (bare) {
+    await loadBarePyodide();
+    return { context: tag, bare_cold: performance.now() };
+  }
   const result = { context: tag, n, mb, userAgent: navigator.userAgent, rows: {} };
   try { result.cold = await coldStart(tag); } catch (e) { result.cold = { error: String(e?.message ?? e) }; }
   const keys = Array.from({ length: n }, (_, i) => `key-${String(i).padStart(5, "0")}`);
@@ -270,6 +280,7 @@ export async function run({ n = 10000, mb = 64 } = {}) {
 
 if (IN_WORKER) {
   const params = new URL(self.location.href).searchParams;
-  run({ n: Number(params.get("n") ?? 10000), mb: Number(params.get("mb") ?? 64) })
+  run({ n: Number(params.get("n") ?? 10000), mb: Number(params.get("mb") ?? 64),
+    bare: params.has("bare") })
     .then((value) => postMessage({ value }), (e) => postMessage({ error: String(e?.stack ?? e) }));
 }

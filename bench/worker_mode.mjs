@@ -8,7 +8,9 @@
 // Pyodide) measures: boot (first open), a 64 MB Float64Array set+get, a 10,000-value setMany
 // (100-byte strings) and getMany, 1,000 single awaited gets. Main-thread blocking is shown two
 // ways: the longest `longtask` entry (Chromium only) and the longest gap of a 10 ms setTimeout
-// probe minus 10 ms (both engines). Prints a Markdown table of min-max over the runs.
+// probe minus 10 ms (both engines). Prints a Markdown table of min-max over the runs; each
+// run's times go to stderr, and the per-call cost of worker mode (median over the runs of
+// worker minus page, for each batched call and per single get) after the table.
 import { chromium, firefox } from "playwright-core";
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -100,6 +102,9 @@ const span = (xs) => {
 };
 
 const rows = [];
+const byMode = {};
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 for (const engine of which) {
   const browser = await engines[engine]();
   try {
@@ -113,6 +118,9 @@ for (const engine of which) {
         await context.close();
       }
       const col = (op, key) => span(results.map((r) => r[op][key]));
+      byMode[`${engine} ${mode}`] = results;
+      console.error(`${engine} ${mode} runs (ms): ${["boot", "big", "setMany", "getMany", "gets"]
+        .map((op) => `${op} ${results.map((r) => Math.round(r[op].ms)).join("/")}`).join(", ")}`);
       rows.push(`| ${engine} | ${mode} | ${col("boot", "ms")} | ${col("big", "ms")} | `
         + `${col("big", "task")} / ${col("big", "gap")} | ${col("setMany", "ms")} | `
         + `${col("setMany", "task")} / ${col("setMany", "gap")} | ${col("getMany", "ms")} | `
@@ -128,3 +136,17 @@ console.log(`ms, min-max of ${runs} runs; "task / gap": longest main-thread long
 console.log("| engine | mode | boot | 64 MB set+get | blocked | setMany 10k | blocked | getMany 10k | blocked | 1,000 gets |");
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);
+console.log("\nworker mode minus page, median of the runs (ms; ratio worker / page):");
+for (const engine of which) {
+  const page = byMode[`${engine} page`];
+  for (const mode of ["worker", "worker+transfer"]) {
+    const runsOf = byMode[`${engine} ${mode}`];
+    const cell = (op, per = 1) => {
+      const a = median(page.map((r) => r[op].ms)); const b = median(runsOf.map((r) => r[op].ms));
+      return `${op} ${((b - a) / per).toFixed(per > 1 ? 3 : 0)}${per > 1 ? " per get" : ""} `
+        + `(${(b / a).toFixed(2)}x)`;
+    };
+    console.log(`${engine} ${mode}: ${cell("big")}, ${cell("setMany")}, ${cell("getMany")}, `
+      + `${cell("gets", 1000)}`);
+  }
+}

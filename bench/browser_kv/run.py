@@ -2,11 +2,12 @@
 """Key-value speed in real browsers: raw IndexedDB / OPFS, idb-keyval, localForage, webstore.
 
 Chromium and Firefox ESR (Playwright), WebKitGTK (Selenium + WebKitWebDriver, needs a display:
-the script re-executes itself under ``xvfb-run -a`` when DISPLAY is unset). Each run starts a
-fresh browser and profile per engine and loads ``page.html`` twice: the workloads of
-``workloads.mjs`` in the page, then in a dedicated module worker. Prints per engine and
-context the medians over the runs (ms) and the issue's target ratios; writes the medians to
-``results-<date>.json`` here. Run ``python3 wasm/build.py`` and ``npm ci`` first.
+the script re-executes itself under ``xvfb-run -a`` when DISPLAY is unset). A run loads
+``page.html`` per engine four times, each in a fresh browser and profile: the workloads of
+``workloads.mjs`` in the page, a bare ``loadPyodide`` alone in the page, then both again in a
+dedicated module worker. Prints per engine and context the medians over the runs (ms) and the
+issue's target ratios; writes them to ``results-<date>.json`` here. Run
+``python3 wasm/build.py`` and ``npm ci`` first.
 Usage: ``.venv/bin/python bench/browser_kv/run.py --runs 3 [--small] [--engines chromium]``.
 """
 
@@ -123,13 +124,13 @@ def median(cells: list[Cell]) -> Cell:
     if texts:
         return texts[0]
     numbers = [c for c in cells if isinstance(c, int | float)]
-    return statistics.median(numbers) if numbers else None
+    return round(statistics.median(numbers), 1) if numbers else None
 
 
 def medians(runs: list[Result]) -> Result:
     """One result of medians, cell by cell, from the results of several runs of one context."""
     rows = {name: {col: median([r["rows"][name].get(col) for r in runs])
-                   for col in (*COLUMNS, "open")}
+                   for col in (*COLUMNS, "open") if col in runs[0]["rows"][name]}
             for name in LIBRARIES if name in runs[0]["rows"]}
     cold = {key: median([r["cold"].get(key) for r in runs]) for key in runs[0]["cold"]}
     for name, bare in (("overhead", "bare_loadPyodide"), ("overhead_fresh", "bare_fresh")):
@@ -193,7 +194,7 @@ def report(title: str, m: Result, n: int, mb: int) -> None:
     for name, row in m["rows"].items():
         line = f"{name:30}"
         for work in ("small", "big"):
-            cells = [row[f"{work}_set"], row[f"{work}_get"], total(row, work)]
+            cells = [row.get(f"{work}_set"), row.get(f"{work}_get"), total(row, work)]
             text = [c for c in cells if isinstance(c, str)]
             line += f"  {text[0]}" if text else "".join(fmt(c, 9) for c in cells) + " " * 6
         print(line.rstrip())
@@ -232,7 +233,10 @@ def versions(root: Path) -> dict[str, str]:
     return {"chromium": output(["/usr/bin/chromium", "--version"]).splitlines()[-1],
             "firefox": output(["/usr/bin/firefox-esr", "--version"]),
             "webkit": f"WebKitGTK {webkit[-1] if webkit else 'unknown'}",
-            "webstore": output(["git", "-C", str(root), "describe", "--always", "--dirty"])}
+            "webstore": output(["git", "-C", str(root), "describe", "--always"])
+            + (" with uncommitted changes" if output(["git", "-C", str(root), "status",
+                                                      "--porcelain", "--", "webstore", "wasm"])
+               else "")}
 
 
 def main() -> int:

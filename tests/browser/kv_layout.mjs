@@ -103,7 +103,8 @@ export async function roundTrip(database) {
     const values = await req(s.getAll());
     return Object.fromEntries(keys.map((k, i) => [k, values[i] instanceof Uint8Array ? "layout 1"
       : values[i]?.webstore === 2 && values[i].data instanceof ArrayBuffer ? "layout 2"
-        : "other"]));
+        : values[i]?.webstore === 2 && typeof values[i].file === "string" ? "layout 2 file"
+          : "other"]));
   });
   const read = {};
   for (const key of Object.keys(written)) read[key] = describe(await store.get(key));
@@ -123,8 +124,9 @@ for key, value in await store.items("v/"):
 out["fsck"] = await store.fsck()
 json.dumps(out)`);
   stop();
+  const largeValues = store.largeValues;
   await store.close();
-  return { written, read, entries, python: py, raw,
+  return { written, read, entries, python: py, raw, largeValues,
     changes: changes.filter((c) => c.key === "v/Float64Array").length };
 }
 
@@ -153,4 +155,55 @@ except IntegrityError as exc:
 out["fsck"] = await store.fsck()
 json.dumps(out)`));
   return out;
+}
+
+async function opfsNames(database) {
+  const root = await navigator.storage.getDirectory();
+  const top = await root.getDirectoryHandle("webstore");
+  const dir = await top.getDirectoryHandle(encodeURIComponent(database));
+  const names = [];
+  for await (const name of dir.keys()) names.push(name);
+  return names.sort();
+}
+
+/** Where OPFS is used: overwrites and deletes leave files until `collect`, then none. */
+export async function collect(database) {
+  const store = await ws.open("files", { backend: "indexeddb", path: database });
+  if (!store.largeValues.includes("OPFS")) return { largeValues: store.largeValues };
+  const big = (seed) => make("Float64Array", 2 << 20, seed);
+  await store.set("a", big(1));
+  await store.set("b", big(2));
+  await store.set("same", big(2)); // same content: one file for both keys
+  const before = (await opfsNames(database)).length;
+  await store.set("a", big(3)); // the first file is now garbage
+  await store.delete("b"); // still named by "same"
+  const garbage = (await opfsNames(database)).length;
+  const collected = await store.collect();
+  const after = (await opfsNames(database)).length;
+  const same = describe(await store.get("same")).base64 === describe(big(2)).base64;
+  const a = describe(await store.get("a")).base64 === describe(big(3)).base64;
+  await store.delete("a");
+  await store.delete("same");
+  const last = await store.collect();
+  const empty = (await opfsNames(database)).length;
+  // A flipped byte in a file is caught, naming the key.
+  await store.set("c", big(4));
+  const [name] = await opfsNames(database);
+  const root = await navigator.storage.getDirectory();
+  const dir = await (await root.getDirectoryHandle("webstore"))
+    .getDirectoryHandle(encodeURIComponent(database));
+  const bytes = new Uint8Array(await (await (await dir.getFileHandle(name)).getFile()).arrayBuffer());
+  bytes[12345] ^= 1;
+  const writable = await (await dir.getFileHandle(name)).createWritable();
+  await writable.write(bytes);
+  await writable.close();
+  let flipped;
+  try { await store.get("c"); flipped = "no error"; } catch (e) { flipped = errorOf(e); }
+  const py = await python(`
+import json, webstore
+store = await webstore.open("files", "indexeddb", path=${JSON.stringify(database)})
+json.dumps(await store.fsck())`);
+  await store.close();
+  return { largeValues: store.largeValues, before, garbage, collected, after, same, a, last,
+    empty, flipped, fsck: py };
 }

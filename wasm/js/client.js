@@ -110,7 +110,10 @@ class Connection {
   }
 
   #receive(msg) {
-    if (msg.holding !== undefined) { if (msg.holding === this.lockName) this.#watchLock(); return; }
+    if (msg.holding !== undefined) {
+      if (msg.holding === this.lockName && !this.dead) this.#watchLock();
+      return;
+    }
     if (msg.fatal) { this.die(`stopped: ${msg.fatal}`); return; }
     if (msg.watch !== undefined) { this.watches.get(msg.watch)?.(msg.value); return; }
     const call = this.pending.get(msg.id);

@@ -64,6 +64,10 @@ export class Store {
   getMany<T = Value>(keys: Iterable<string>): Promise<(T | undefined)[]>;
   deleteMany(keys: Iterable<string>): Promise<void>;
   clear(): Promise<void>;
+  /** Delete the OPFS files of deleted and overwritten large values; resolves to how many. */
+  collect(): Promise<number>;
+  /** Where values of megabytes are kept, and why ("values of 1048576 bytes or more on OPFS"). */
+  readonly largeValues: string;
   /**
    * Called once per durable atomic write (here or in another tab or worker) with the keys
    * under `prefix`. Returns the unsubscribe function.

@@ -164,6 +164,14 @@ export class Store {
   }
   /** Remove every key atomically. */
   deleteMany(keys) { return this.#call("delete_many", [...keys]); }
+  /**
+   * Delete the files of deleted and overwritten large values (IndexedDB keeps values of
+   * megabytes on OPFS where that is faster; `largeValues` says where); resolves to how many.
+   * Safe while other tabs and workers write.
+   */
+  collect() { return this.#call("collect"); }
+  /** Where values of megabytes are kept, and why (e.g. on OPFS, measured faster here). */
+  get largeValues() { return this.#info.largeValues; }
   /** Remove every key of this store (reported to watchers as a delete of each key). */
   clear() { return this.#call("clear"); }
   /**

@@ -117,6 +117,13 @@ class Backend(ABC):
         """
         raise NotImplementedError(f"the {self.name} backend does not store split values")
 
+    async def collect(self) -> int:
+        """Delete storage no value refers to any more; how many items were deleted.
+
+        Backends that keep large values apart (IndexedDB's OPFS files) override this.
+        """
+        return 0
+
     # -- defaults built on the primitives ---------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:

@@ -335,6 +335,15 @@ class Store:
                     bad[key] = str(exc)
         return bad
 
+    async def collect(self) -> int:
+        """Reclaim the space of deleted and overwritten large values; how many files went.
+
+        Only IndexedDB where large values live on OPFS keeps such files (the space of any
+        other value is freed by the write itself). Safe while other tabs and workers write.
+        """
+        self._check()
+        return await self._backend.collect()
+
     async def clear(self) -> None:
         """Remove every key of this store (other stores on the backend are untouched).
 

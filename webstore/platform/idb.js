@@ -12,10 +12,13 @@
 // layout 1. Layout 2 (a typed array or ArrayBuffer set from the JS API, setParts) stores
 // {webstore: 2, head: Uint8Array, data: ArrayBuffer}: the head is the codec's frame without
 // the data (webstore/kv/codec.py), the data the caller's buffer, cloned by IndexedDB alone.
-// Everything but getParts reads such a record as head + data joined.
+// Everything but getParts reads such a record as head + data joined. Where opfs.js says OPFS is
+// faster, large data goes to a file instead: {webstore: 2, head, file: name, size}, the file
+// found through the index "file" (so the collector lists names without loading values).
 ((shared) => {
   const { named, pack: packBytes } = shared;
   const STORE = "kv";
+  const FILES = "file";
 
   // An upper bound for keys starting with `prefix`: same string, last code unit + 1.
   // IndexedDB compares strings by UTF-16 code unit, so this range is exactly the prefix.
@@ -47,7 +50,7 @@
   // An upgrade that another connection blocks (one that ignores `versionchange`) fails at
   // once with StorageUnavailableError instead of waiting forever; should it complete later,
   // the connection is closed again.
-  function openDB(name, version) {
+  function openDB(name, version, wantIndex) {
     return new Promise((resolve, reject) => {
       let req;
       try {
@@ -59,7 +62,9 @@
       let settled = false;
       req.onupgradeneeded = () => {
         const db = req.result;
-        if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE);
+        const store = db.objectStoreNames.contains(STORE) ? req.transaction.objectStore(STORE)
+          : db.createObjectStore(STORE);
+        if (wantIndex && !store.indexNames.contains(FILES)) store.createIndex(FILES, "file");
       };
       req.onblocked = () => {
         settled = true;
@@ -70,10 +75,14 @@
       req.onsuccess = () => {
         const db = req.result;
         if (settled) { db.close(); return; }
-        if (db.objectStoreNames.contains(STORE)) { resolve(db); return; }
+        if (db.objectStoreNames.contains(STORE) && (!wantIndex
+            || db.transaction(STORE).objectStore(STORE).indexNames.contains(FILES))) {
+          resolve(db);
+          return;
+        }
         const next = db.version + 1;
         db.close();
-        openDB(name, next).then(resolve, reject);
+        openDB(name, next, wantIndex).then(resolve, reject);
       };
     });
   }
@@ -81,8 +90,10 @@
   // A connection that closes itself when another tab upgrades or deletes the database (so
   // that tab is not blocked) or when the browser closes it, and reopens lazily on the next
   // operation. A failed reopen rejects with StorageUnavailableError.
-  async function open(name) {
-    const conn = { name, db: null, opening: null, closed: false, reopen: false };
+  // `files`: what opfs.js's open answered ({dir, threshold} when large values go to OPFS).
+  async function open(name, files) {
+    const conn = { name, db: null, opening: null, closed: false, reopen: false,
+      files: files?.write ? files : null };
     await ensure(conn);
     return conn;
   }
@@ -90,7 +101,7 @@
   function ensure(conn) {
     if (conn.closed) return Promise.reject(named(null, "InvalidStateError"));
     if (conn.db) return Promise.resolve(conn.db);
-    conn.opening ??= openDB(conn.name).then((db) => {
+    conn.opening ??= openDB(conn.name, undefined, Boolean(conn.files)).then((db) => {
       if (conn.closed) { db.close(); throw named(null, "InvalidStateError"); }
       const lost = () => { if (conn.db === db) { conn.db = null; conn.reopen = true; } };
       db.onversionchange = () => { db.close(); lost(); };
@@ -170,6 +181,44 @@
     return value?.webstore === 2 && value.head instanceof Uint8Array
       && value.data instanceof ArrayBuffer;
   }
+  function isFile(value) {
+    return value?.webstore === 2 && value.head instanceof Uint8Array
+      && typeof value.file === "string";
+  }
+
+  // A file record with its data read from OPFS ({webstore: 2, head, data}). The file may have
+  // been collected after an overwrite of the key since the record was read: then the record
+  // is read again under the shared lock (the collector waits) and its file read. A record
+  // whose file is missing even so reads as its head alone, which the codec reports as
+  // corrupt (IntegrityError naming the key).
+  async function withData(conn, key, record) {
+    const load = async (rec) => ({ webstore: 2, head: rec.head,
+      data: await conn.files.read(rec.file) });
+    try {
+      return await load(record);
+    } catch (error) {
+      if (error?.name !== "NotFoundError") throw named(error, "UnknownError");
+    }
+    return navigator.locks.request(conn.files.lock, { mode: "shared" }, async () => {
+      const again = await transact(conn, "readonly", (store, done) => {
+        const req = store.get(key);
+        req.onsuccess = () => done(req.result);
+      });
+      if (!isFile(again)) return again;
+      try {
+        return await load(again);
+      } catch (error) {
+        if (error?.name !== "NotFoundError") throw named(error, "UnknownError");
+        return again.head;
+      }
+    });
+  }
+
+  // `values` (records read with `keys`) with every file record's data read.
+  async function withFiles(conn, keys, values) {
+    if (!conn.files || !values.some(isFile)) return values;
+    return Promise.all(values.map((v, i) => (isFile(v) ? withData(conn, keys[i], v) : v)));
+  }
 
   function bytesOf(value) {
     if (value === undefined) return undefined;
@@ -194,20 +243,21 @@
     return packBytes(values.map(bytesOf));
   }
 
-  function getMany(conn, keys) {
-    return transact(conn, "readonly", (store, done, guard) => {
-      const values = new Array(keys.length);
+  async function getMany(conn, keys) {
+    const values = await transact(conn, "readonly", (store, done, guard) => {
+      const found = new Array(keys.length);
       let pending = keys.length;
-      if (pending === 0) return pack([]);
+      if (pending === 0) return found;
       keys.forEach((key, i) => {
         const req = store.get(key);
         req.onsuccess = guard(() => {
-          values[i] = req.result;
-          if (--pending === 0) done(pack(values));
+          found[i] = req.result;
+          if (--pending === 0) done(found);
         });
       });
       return undefined;
     });
+    return pack(await withFiles(conn, keys, values));
   }
 
   // `lengths[i]` bytes of `blob` per key; a single value is stored without a copy.
@@ -229,27 +279,72 @@
 
   // A layout-2 value: `data` (an ArrayBuffer or a view of one) is stored as an ArrayBuffer of
   // exactly its bytes: a view's whole buffer when it spans it (no copy here), else a slice.
+  // Data of at least `conn.files.threshold` bytes goes to an OPFS file named by its SHA-256
+  // (in the head), written and flushed before the record naming it commits, all under the
+  // shared lock the collector takes exclusively.
   function setParts(conn, key, head, data) {
     let buffer = data;
     if (ArrayBuffer.isView(data)) {
       buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
         ? data.buffer : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
     }
-    if (!(buffer instanceof ArrayBuffer)) throw named(new TypeError("data must be binary"), "DataError");
-    return transact(conn, "readwrite", (store) => {
-      store.put({ webstore: 2, head, data: buffer }, key);
+    if (!(buffer instanceof ArrayBuffer)) {
+      return Promise.reject(named({ name: "DataError", message: "data must be binary" }));
+    }
+    const { files } = conn;
+    if (!files || buffer.byteLength < files.threshold) {
+      return transact(conn, "readwrite", (store) => {
+        store.put({ webstore: 2, head, data: buffer }, key);
+      });
+    }
+    const file = hexOf(head.subarray(6, 38));
+    return navigator.locks.request(files.lock, { mode: "shared" }, async () => {
+      try {
+        await files.write(file, buffer);
+      } catch (error) {
+        throw named(error, "UnknownError");
+      }
+      await transact(conn, "readwrite", (store) => {
+        store.put({ webstore: 2, head, file, size: buffer.byteLength }, key);
+      });
     });
   }
 
+  function hexOf(bytes) {
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   // [] when missing, [head, data] for a layout-2 record, [bytes] for any other.
-  function getParts(conn, key) {
-    return transact(conn, "readonly", (store, done) => {
+  async function getParts(conn, key) {
+    let value = await transact(conn, "readonly", (store, done) => {
       const req = store.get(key);
-      req.onsuccess = () => {
-        const value = req.result;
-        done(value === undefined ? [] : isParts(value) ? [value.head, value.data]
-          : [bytesOf(value)]);
-      };
+      req.onsuccess = () => done(req.result);
+    });
+    if (isFile(value)) value = await withData(conn, key, value);
+    return value === undefined ? [] : isParts(value) ? [value.head, value.data]
+      : [bytesOf(value)];
+  }
+
+  // Delete the OPFS files no record names (after deletes and overwrites); the number deleted.
+  // Holds the exclusive lock, so no writer is between its file and its record meanwhile.
+  async function collect(conn) {
+    const { files } = conn;
+    if (!files) return 0;
+    return navigator.locks.request(files.lock, { mode: "exclusive" }, async () => {
+      const referenced = await transact(conn, "readonly", (store, done) => {
+        const found = new Set();
+        const req = store.index(FILES).openKeyCursor();
+        req.onsuccess = () => {
+          const cursor = req.result;
+          if (!cursor) { done(found); return; }
+          found.add(cursor.key);
+          cursor.continue();
+        };
+      });
+      const garbage = (await files.list()).filter((n) => /^[0-9a-f]{64}$/.test(n)
+        && !referenced.has(n));
+      await files.remove(garbage);
+      return garbage.length;
     });
   }
 
@@ -274,16 +369,15 @@
   }
 
   // Keys and values under `prefix` from one snapshot: [keys, lengths, blob].
-  function items(conn, prefix) {
-    return transact(conn, "readonly", (store, done, guard) => {
+  async function items(conn, prefix) {
+    const [keys, values] = await transact(conn, "readonly", (store, done, guard) => {
       const range = prefixRange(prefix);
       const keysReq = store.getAllKeys(range);
       const valuesReq = store.getAll(range);
-      valuesReq.onsuccess = guard(() => {
-        const [lengths, blob] = pack(valuesReq.result);
-        done([keysReq.result, lengths, blob]);
-      });
+      valuesReq.onsuccess = guard(() => done([keysReq.result, valuesReq.result]));
     });
+    const [lengths, blob] = pack(await withFiles(conn, keys, values));
+    return [keys, lengths, blob];
   }
 
   function equalBytes(a, b) {
@@ -292,14 +386,23 @@
     return true;
   }
 
+  // Whether `expected` (joined bytes) is the layout-2 `record`: its head holds the SHA-256
+  // of the data, so head and length decide without reading the data.
+  function equalsParts(record, expected) {
+    const size = isFile(record) ? record.size : record.data.byteLength;
+    return expected.byteLength === record.head.byteLength + size
+      && equalBytes(record.head, expected.subarray(0, record.head.byteLength));
+  }
+
   // Compare-and-set in one readwrite transaction; null means absent for both values.
   function setIfEquals(conn, key, expected, value) {
     return transact(conn, "readwrite", (store, done, guard) => {
       const req = store.get(key);
       req.onsuccess = guard(() => {
-        const current = bytesOf(req.result);
-        const same = current === undefined ? expected == null
-          : expected != null && equalBytes(current, expected);
+        const record = req.result;
+        const same = record === undefined ? expected == null
+          : expected != null && (isParts(record) || isFile(record)
+            ? equalsParts(record, expected) : equalBytes(bytesOf(record), expected));
         if (!same) { done(false); return; }
         if (value == null) store.delete(key); else store.put(value, key);
         done(true);
@@ -321,6 +424,6 @@
     });
   }
 
-  return { open, close, destroy, getMany, setMany, setParts, getParts, deleteMany, deletePrefix,
-    keys, items, setIfEquals, prefixRange };
+  return { open, close, destroy, getMany, setMany, setParts, getParts, collect, deleteMany,
+    deletePrefix, keys, items, setIfEquals, prefixRange };
 })

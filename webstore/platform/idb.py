@@ -60,6 +60,8 @@ class IndexedDBBackend(_JsBackend):
         super().__init__()
         self.location = DEFAULT_LOCATION if location is None else str(location)
         self._conn = _conn
+        self.large_values = "in IndexedDB"
+        """Where split values of many megabytes go, and why (``opfs.js`` decides per engine)."""
 
     @classmethod
     async def create(cls, **options: Any) -> Self:
@@ -82,14 +84,17 @@ class IndexedDBBackend(_JsBackend):
                 "indexedDB is not defined in this runtime", backend=cls.name,
                 reason="indexedDB is not defined in this runtime",
             )
+        files = await helper("opfs.js").open(name)
         try:
-            conn = await _js().open(name)
+            conn = await _js().open(name, files)
         except JsException as exc:
             raise StorageUnavailable(
                 f"cannot open IndexedDB database {name!r}: {exc}",
                 backend=cls.name, reason=str(exc),
             ) from exc
-        return cls(name, _conn=conn)
+        backend = cls(name, _conn=conn)
+        backend.large_values = str(files.reason)
+        return backend
 
     def _target(self) -> tuple[Any, ...]:
         return (self._conn,)
@@ -112,6 +117,14 @@ class IndexedDBBackend(_JsBackend):
             return found[0].to_bytes(), found[1]
         return found[0].to_bytes() if len(found) else None
 
+    async def collect(self) -> int:
+        """Delete OPFS files no record names any more (after deletes and overwrites).
+
+        Returns how many were deleted. Safe while other tabs and workers write: it holds the
+        exclusive Web Lock that every OPFS writer holds shared from its file to its record.
+        """
+        return int(await self._call("collect"))
+
     async def close(self) -> None:
         """Close the connection; later calls raise StoreClosed."""
         if not self._closed and self._conn is not None:
@@ -122,3 +135,4 @@ class IndexedDBBackend(_JsBackend):
         """Close and delete the whole database (tests, "forget me" buttons)."""
         await self.close()
         await _js().destroy(self.location)
+        await helper("opfs.js").destroy(self.location)

@@ -60,6 +60,7 @@ class JsStore:
                 "binarySafe": caps.binary_safe, "maxValueBytes": caps.max_value_bytes,
                 "shared": caps.shared, "splitValues": caps.split_values,
             },
+            "largeValues": getattr(backend, "large_values", "in the backend"),
         })
 
     def call(self, op: str, *args: Any) -> Any:
@@ -115,6 +116,9 @@ class JsStore:
 
     async def _close(self) -> None:
         await self.store.close()
+
+    async def _collect(self) -> int:
+        return await self.store.collect()
 
     async def _estimate(self) -> Any:
         return {"estimate": await quota.estimate(), "persisted": await quota.persisted()}

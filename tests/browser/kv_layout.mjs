@@ -74,8 +74,8 @@ json.dumps(out)`);
 // A value of `kind` with `bytes` bytes whose content depends on `seed`.
 function make(kind, bytes, seed) {
   const u8 = new Uint8Array(bytes);
-  let x = seed * 2654435761 >>> 0;
-  for (let i = 0; i < bytes; i += 1) { x = (x * 1103515245 + 12345) >>> 0; u8[i] = x >>> 24; }
+  let x = Math.imul(seed, 2654435761) >>> 0;
+  for (let i = 0; i < bytes; i += 1) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; u8[i] = x >>> 24; }
   return kind === "ArrayBuffer" ? u8.buffer : new globalThis[kind](u8.buffer);
 }
 
@@ -206,4 +206,32 @@ json.dumps(await store.fsck())`);
   await store.close();
   return { largeValues: store.largeValues, before, garbage, collected, after, same, a, last,
     empty, flipped, fsck: py };
+}
+
+/** Under a small quota: large writes fail with StorageFull, leave no file, keep the rest. */
+export async function quota(database) {
+  const store = await ws.open("q", { backend: "indexeddb", path: database });
+  const onOpfs = store.largeValues.includes("OPFS");
+  const keep = make("Float64Array", 1 << 20, 1);
+  await store.set("keep", keep);
+  let error = null;
+  let written = 0;
+  while (!error && written < 10) {
+    try {
+      await store.set(`big${written}`, make("Uint8Array", 3 << 20, 10 + written));
+      written += 1;
+    } catch (e) { error = errorOf(e); }
+  }
+  const out = { largeValues: store.largeValues, error, written, keys: await store.keys(),
+    estimate: await navigator.storage.estimate() };
+  out.keep = describe(await store.get("keep")).base64 === describe(keep).base64;
+  if (onOpfs) out.files = (await opfsNames(database)).length;
+  await store.delete("big0");
+  out.collected = await store.collect();
+  try {
+    await store.set("again", make("Uint8Array", 2 << 20, 99));
+    out.again = describe(await store.get("again")).base64 === describe(make("Uint8Array", 2 << 20, 99)).base64;
+  } catch (e) { out.again = errorOf(e); }
+  await store.close();
+  return out;
 }

@@ -37,7 +37,18 @@
     return top.getDirectoryHandle(encodeURIComponent(database), { create: true });
   }
 
+  // Write `data` as file `name`; a failed write (quota) leaves no file it created.
   async function write(dir, name, data) {
+    const existed = await dir.getFileHandle(name).then(() => true, () => false);
+    try {
+      await writeFile(dir, name, data);
+    } catch (error) {
+      if (!existed) await dir.removeEntry(name).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function writeFile(dir, name, data) {
     const handle = await dir.getFileHandle(name, { create: true });
     if (inWorker && typeof handle.createSyncAccessHandle === "function") {
       // Another context may be writing the same content (same name): wait for its handle.

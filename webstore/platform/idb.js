@@ -95,6 +95,9 @@
     const conn = { name, db: null, opening: null, closed: false, reopen: false,
       files: files?.write ? files : null };
     await ensure(conn);
+    // Files left by deletes and overwrites in earlier sessions go now, in the background,
+    // unless another context is writing or collecting (then it or a later open will).
+    if (conn.files) collect(conn, { ifAvailable: true }).catch(() => {});
     return conn;
   }
 
@@ -327,10 +330,11 @@
 
   // Delete the OPFS files no record names (after deletes and overwrites); the number deleted.
   // Holds the exclusive lock, so no writer is between its file and its record meanwhile.
-  async function collect(conn) {
+  async function collect(conn, { ifAvailable = false } = {}) {
     const { files } = conn;
     if (!files) return 0;
-    return navigator.locks.request(files.lock, { mode: "exclusive" }, async () => {
+    return navigator.locks.request(files.lock, { mode: "exclusive", ifAvailable }, async (lock) => {
+      if (!lock) return 0;
       const referenced = await transact(conn, "readonly", (store, done) => {
         const found = new Set();
         const req = store.index(FILES).openKeyCursor();

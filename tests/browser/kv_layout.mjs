@@ -235,3 +235,27 @@ export async function quota(database) {
   await store.close();
   return out;
 }
+
+/** Python's large values: whole framed values on OPFS where it is used, read back by both. */
+export async function pythonLarge(database) {
+  const py = await python(`
+import array, json, webstore
+store = await webstore.open("pyl", "indexeddb", path=${JSON.stringify(database)})
+value = array.array("d", (i * 0.25 for i in range(300_000)))
+await store.set("arr", value)
+await store.set_many({"a2": value, "small": 1})
+done = await store.set_if_equals("a2", value, "replaced")
+out = {"same": await store.get("arr") == value, "cas": done, "a2": await store.get("a2"),
+       "fsck": await store.fsck()}
+json.dumps(out)`);
+  const raw = await rawTx(database, "readonly", async (s) => {
+    const record = await req(s.get("3:pyl:arr"));
+    return record instanceof Uint8Array ? "layout 1" : record?.file && !record.head
+      ? "whole file" : "other";
+  });
+  const store = await ws.open("pyl", { backend: "indexeddb", path: database });
+  const back = await store.get("arr");
+  const js = { length: back.length, last: back[back.length - 1] };
+  await store.close();
+  return { ...py, raw, js };
+}

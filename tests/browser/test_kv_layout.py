@@ -134,3 +134,12 @@ def test_large_value_over_quota_is_storage_full_and_leaves_nothing(engines, serv
         assert got["files"] == got["written"] + 1, got
         assert got["collected"] == 1, got
     assert got["again"] is True, got
+
+
+@CASES
+def test_python_large_values_read_back(pages, engine: str, realm: str, backend: str) -> None:
+    got = _call(pages, engine, realm, "pythonLarge")
+    assert got["same"] is True and got["cas"] is True and got["a2"] == "replaced", got
+    assert got["fsck"] == {}, got
+    assert got["raw"] == ("whole file" if engine == "firefox" else "layout 1"), got
+    assert got["js"] == {"length": 300_000, "last": 299_999 * 0.25}, got

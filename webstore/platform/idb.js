@@ -184,9 +184,10 @@
     return value?.webstore === 2 && value.head instanceof Uint8Array
       && value.data instanceof ArrayBuffer;
   }
+  // A file record: {webstore: 2, head, file, size} (the data of a split value) or
+  // {webstore: 2, file, size} (a whole framed value, written by setMany).
   function isFile(value) {
-    return value?.webstore === 2 && value.head instanceof Uint8Array
-      && typeof value.file === "string";
+    return value?.webstore === 2 && typeof value.file === "string";
   }
 
   // A file record with its data read from OPFS ({webstore: 2, head, data}). The file may have
@@ -195,8 +196,10 @@
   // whose file is missing even so reads as its head alone, which the codec reports as
   // corrupt (IntegrityError naming the key).
   async function withData(conn, key, record) {
-    const load = async (rec) => ({ webstore: 2, head: rec.head,
-      data: await conn.files.read(rec.file) });
+    const load = async (rec) => {
+      const data = await conn.files.read(rec.file);
+      return rec.head ? { webstore: 2, head: rec.head, data } : new Uint8Array(data);
+    };
     try {
       return await load(record);
     } catch (error) {
@@ -212,7 +215,7 @@
         return await load(again);
       } catch (error) {
         if (error?.name !== "NotFoundError") throw named(error, "UnknownError");
-        return again.head;
+        return again.head ?? new Uint8Array(0);
       }
     });
   }
@@ -264,19 +267,42 @@
   }
 
   // `lengths[i]` bytes of `blob` per key; a single value is stored without a copy.
+  // Values of at least `conn.files.threshold` bytes (Python's large typed arrays, framed with
+  // their CRC-32) go whole to OPFS files named by their SHA-256: every file is written and
+  // flushed, then one transaction puts every record ({webstore: 2, file, size} for those).
   function setMany(conn, keys, blob, lengths) {
-    return transact(conn, "readwrite", (store) => {
-      if (keys.length === 1 && blob.byteLength === lengths[0] && blob.byteOffset === 0
-          && blob.buffer.byteLength === blob.byteLength) {
-        store.put(blob, keys[0]);
+    const { files } = conn;
+    if (!files || !Array.prototype.some.call(lengths, (n) => n >= files.threshold)) {
+      return transact(conn, "readwrite", (store) => {
+        if (keys.length === 1 && blob.byteLength === lengths[0] && blob.byteOffset === 0
+            && blob.buffer.byteLength === blob.byteLength) {
+          store.put(blob, keys[0]);
+          return undefined;
+        }
+        let at = 0;
+        keys.forEach((key, i) => {
+          store.put(blob.slice(at, at + lengths[i]), key); // slice: own buffer, cloned alone
+          at += lengths[i];
+        });
         return undefined;
-      }
-      let at = 0;
-      keys.forEach((key, i) => {
-        store.put(blob.slice(at, at + lengths[i]), key); // slice: own buffer, cloned alone
-        at += lengths[i];
       });
-      return undefined;
+    }
+    return navigator.locks.request(files.lock, { mode: "shared" }, async () => {
+      let at = 0;
+      const records = await Promise.all(Array.from(lengths, async (size) => {
+        const value = blob.slice(at, at += size);
+        if (size < files.threshold) return value;
+        const file = hexOf(new Uint8Array(await crypto.subtle.digest("SHA-256", value)));
+        try {
+          await files.write(file, value.buffer);
+        } catch (error) {
+          throw named(error, "UnknownError");
+        }
+        return { webstore: 2, file, size };
+      }));
+      await transact(conn, "readwrite", (store) => {
+        keys.forEach((key, i) => store.put(records[i], key));
+      });
     });
   }
 
@@ -391,22 +417,27 @@
   }
 
   // Whether `expected` (joined bytes) is the layout-2 `record`: its head holds the SHA-256
-  // of the data, so head and length decide without reading the data.
-  function equalsParts(record, expected) {
+  // of the data, so head and length decide without reading the data; a whole-value file is
+  // named by the SHA-256 of the value (`digest`: of `expected`, when it is that large).
+  function equalsParts(record, expected, digest) {
+    if (!record.head) return record.file === digest && record.size === expected.byteLength;
     const size = isFile(record) ? record.size : record.data.byteLength;
     return expected.byteLength === record.head.byteLength + size
       && equalBytes(record.head, expected.subarray(0, record.head.byteLength));
   }
 
   // Compare-and-set in one readwrite transaction; null means absent for both values.
-  function setIfEquals(conn, key, expected, value) {
+  // A new value is put in the record whatever its size (compare-and-set is for small ones).
+  async function setIfEquals(conn, key, expected, value) {
+    const digest = expected != null && conn.files && expected.byteLength >= conn.files.threshold
+      ? hexOf(new Uint8Array(await crypto.subtle.digest("SHA-256", expected))) : null;
     return transact(conn, "readwrite", (store, done, guard) => {
       const req = store.get(key);
       req.onsuccess = guard(() => {
         const record = req.result;
         const same = record === undefined ? expected == null
           : expected != null && (isParts(record) || isFile(record)
-            ? equalsParts(record, expected) : equalBytes(bytesOf(record), expected));
+            ? equalsParts(record, expected, digest) : equalBytes(bytesOf(record), expected));
         if (!same) { done(false); return; }
         if (value == null) store.delete(key); else store.put(value, key);
         done(true);

@@ -114,6 +114,9 @@
     if (typeof globalThis.navigator?.storage?.getDirectory !== "function") {
       return { reason: "navigator.storage.getDirectory is missing" };
     }
+    if (typeof globalThis.crypto?.subtle?.digest !== "function") {
+      return { reason: "crypto.subtle is missing (not a secure context): files are named by it" };
+    }
     if (typeof globalThis.navigator?.locks?.request !== "function") {
       return { reason: "navigator.locks is missing (the collector could race writers)" };
     }

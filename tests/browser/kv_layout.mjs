@@ -166,7 +166,8 @@ async function opfsNames(database) {
   return names.sort();
 }
 
-/** Where OPFS is used: overwrites and deletes leave files until `collect`, then none. */
+/** Where OPFS is used: overwrites and deletes free their files at once; a file no record
+ * names (a writer killed between its file and its record) goes with `collect`. */
 export async function collect(database) {
   const store = await ws.open("files", { backend: "indexeddb", path: database });
   if (!store.largeValues.includes("OPFS")) return { largeValues: store.largeValues };
@@ -175,9 +176,16 @@ export async function collect(database) {
   await store.set("b", big(2));
   await store.set("same", big(2)); // same content: one file for both keys
   const before = (await opfsNames(database)).length;
-  await store.set("a", big(3)); // the first file is now garbage
-  await store.delete("b"); // still named by "same"
+  await store.set("a", big(3)); // the first file goes
+  await store.delete("b"); // its file stays: "same" names it
   const garbage = (await opfsNames(database)).length;
+  const root0 = await navigator.storage.getDirectory();
+  const folder = await (await root0.getDirectoryHandle("webstore"))
+    .getDirectoryHandle(encodeURIComponent(database));
+  const stray = await (await folder.getFileHandle("ab".repeat(32), { create: true }))
+    .createWritable();
+  await stray.write(new Uint8Array(10));
+  await stray.close();
   const collected = await store.collect();
   const after = (await opfsNames(database)).length;
   const same = describe(await store.get("same")).base64 === describe(big(2)).base64;

@@ -287,7 +287,7 @@
         return undefined;
       });
     }
-    return navigator.locks.request(files.lock, { mode: "shared" }, async () => {
+    return withFileLock(conn, async () => {
       let at = 0;
       const records = await Promise.all(Array.from(lengths, async (size) => {
         const value = blob.slice(at, at += size);
@@ -327,7 +327,7 @@
       });
     }
     const file = hexOf(head.subarray(6, 38));
-    return navigator.locks.request(files.lock, { mode: "shared" }, async () => {
+    return withFileLock(conn, async () => {
       try {
         await files.write(file, buffer);
       } catch (error) {
@@ -361,6 +361,8 @@
     if (!files) return 0;
     return navigator.locks.request(files.lock, { mode: "exclusive", ifAvailable }, async (lock) => {
       if (!lock) return 0;
+      const names = (await files.list()).filter((n) => /^[0-9a-f]{64}$/.test(n));
+      if (!names.length) return 0;
       const referenced = await transact(conn, "readonly", (store, done) => {
         const found = new Set();
         const req = store.index(FILES).openKeyCursor();
@@ -371,24 +373,47 @@
           cursor.continue();
         };
       });
-      const garbage = (await files.list()).filter((n) => /^[0-9a-f]{64}$/.test(n)
-        && !referenced.has(n));
+      const garbage = names.filter((n) => !referenced.has(n));
       await files.remove(garbage);
       return garbage.length;
     });
   }
 
-  function deleteMany(conn, keys) {
-    return transact(conn, "readwrite", (store) => {
+  async function deleteMany(conn, keys) {
+    await transact(conn, "readwrite", (store) => {
       for (const key of keys) store.delete(key);
     });
+    await tidy(conn);
   }
 
-  function deletePrefix(conn, prefix) {
-    return transact(conn, "readwrite", (store) => {
+  async function deletePrefix(conn, prefix) {
+    await transact(conn, "readwrite", (store) => {
       const range = prefixRange(prefix);
       if (range === undefined) store.clear(); else store.delete(range);
     });
+    await tidy(conn);
+  }
+
+  // After a delete or an overwrite: collect the files no record names now, so deleting frees
+  // space as users expect, unless another context holds the lock (it, or the next write or
+  // open, will). Without files (no OPFS, or none written) this is one empty folder listing.
+  async function tidy(conn) {
+    if (conn.files) await collect(conn, { ifAvailable: true }).catch(() => 0);
+  }
+
+  // Write files under the shared lock (`write` resolves when every record naming them has
+  // committed). Over the quota, the files of deleted and overwritten values are collected
+  // and the write tried once more; an overwrite's old file goes right after.
+  async function withFileLock(conn, write) {
+    const { files } = conn;
+    const attempt = () => navigator.locks.request(files.lock, { mode: "shared" }, write);
+    try {
+      await attempt();
+    } catch (error) {
+      if (error?.name !== "QuotaExceededError" || !await collect(conn)) throw error;
+      await attempt();
+    }
+    await tidy(conn);
   }
 
   function keys(conn, prefix) {

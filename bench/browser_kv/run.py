@@ -14,6 +14,7 @@ Usage: ``.venv/bin/python bench/browser_kv/run.py --runs 3 [--small] [--engines 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import functools
 import http.server
@@ -32,7 +33,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
-TIMEOUT_S = 1200
+TIMEOUT_S = 900  # one page load
 CONTEXTS = ("page", "worker")
 COLUMNS = ("small_set", "small_get", "big_set", "big_get")
 LIBRARIES = ("raw IndexedDB", "raw OPFS", "idb-keyval", "localForage", "webstore JS API",
@@ -88,7 +89,11 @@ def load_webkit(url: str) -> Result:
     options = Options()
     options.binary_location = MINIBROWSER
     options.add_argument("--automation")
-    driver = webdriver.WebKitGTK(options=options, service=Service("/usr/bin/WebKitWebDriver"))
+    service = Service("/usr/bin/WebKitWebDriver")
+    driver = webdriver.WebKitGTK(options=options, service=service)
+    # If MiniBrowser dies, WebKitWebDriver may never answer: stop it, so the call fails.
+    watchdog = threading.Timer(TIMEOUT_S + 60, service.process.kill)
+    watchdog.start()
     try:
         driver.set_script_timeout(TIMEOUT_S)
         driver.set_page_load_timeout(120)
@@ -98,7 +103,9 @@ def load_webkit(url: str) -> Result:
             "window.benchResult.then(v => done({ok: v}),"
             " e => done({error: String(e) + (e && e.stack ? '\\n' + e.stack : '')}));")
     finally:
-        driver.quit()
+        watchdog.cancel()
+        with contextlib.suppress(Exception):
+            driver.quit()
     if "error" in got:
         raise RuntimeError(f"webkit: {got['error']}")
     result: Result = got["ok"]
@@ -137,7 +144,7 @@ def medians(runs: list[Result]) -> Result:
         if all(isinstance(r["cold"].get(k), int | float) for r in runs
                for k in ("first_get", bare)):
             cold[name] = median([r["cold"]["first_get"] - r["cold"][bare] for r in runs])
-    return {"rows": rows, "cold": cold}
+    return {"runs": len(runs), "rows": rows, "cold": cold}
 
 
 def total(row: dict[str, Cell], prefix: str) -> Cell:
@@ -265,14 +272,22 @@ def main() -> int:
             runs: dict[str, list[Result]] = {ctx: [] for ctx in CONTEXTS}
             for i in range(args.runs):
                 for ctx in CONTEXTS:
-                    runs[ctx].append(measure(engine, base, ctx, n, mb))
+                    for attempt in (1, 2):  # a crashed browser gets one more fresh one
+                        try:
+                            runs[ctx].append(measure(engine, base, ctx, n, mb))
+                            break
+                        except Exception as exc:
+                            print(f"{engine} {ctx} run {i + 1}/{args.runs} attempt {attempt} "
+                                  f"FAILED, not counted: {str(exc).splitlines()[0][:200]}",
+                                  flush=True)
+                    else:
+                        continue
                     one = ratios(medians(runs[ctx][-1:]))
                     print(f"{engine} {ctx} run {i + 1}/{args.runs}: "
                           + ", ".join(f"{k} {v}" for k, v in one.items()), flush=True)
-            found[engine] = {ctx: medians(runs[ctx]) for ctx in CONTEXTS}
-            for ctx in CONTEXTS:
-                report(f"{engine}, {ctx} (medians of {args.runs} runs, ms)", found[engine][ctx],
-                       n, mb)
+            found[engine] = {ctx: medians(runs[ctx]) for ctx in CONTEXTS if runs[ctx]}
+            for ctx, m in found[engine].items():
+                report(f"{engine}, {ctx} (medians of {len(runs[ctx])} runs, ms)", m, n, mb)
     finally:
         httpd.shutdown()
 
@@ -281,7 +296,7 @@ def main() -> int:
         out = HERE / f"results-{today}.json"
         doc = {"date": today, "runs": args.runs, "n": n, "mb": mb, "versions": about,
                "ratio_keys": {k: v[0] for k, v in TARGETS.items()},
-               "ratios": {e: {c: ratios(found[e][c]) for c in CONTEXTS} for e in found},
+               "ratios": {e: {c: ratios(m) for c, m in found[e].items()} for e in found},
                "medians_ms": found}
         out.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"\nwrote {out.relative_to(ROOT)}")

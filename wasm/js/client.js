@@ -290,6 +290,7 @@ export class WorkerStore {
     this.backend = info.backend;
     this.selection = info.selection;
     this.capabilities = info.capabilities;
+    this.largeValues = info.largeValues;
   }
   #call(method, args, spec) { return this.#end.call(method, args, spec); }
   get(key) { return this.#call("get", [key], { names: ["key"] }); }
@@ -306,6 +307,7 @@ export class WorkerStore {
   getMany(keys) { return this.#call("getMany", [[...keys]], { names: ["keys"] }); }
   deleteMany(keys) { return this.#call("deleteMany", [[...keys]], { names: ["keys"] }); }
   clear() { return this.#call("clear", []); }
+  collect() { return this.#call("collect", []); }
   watch(callback, { prefix = "" } = {}) { return this.#end.watch(null, callback, { prefix }); }
   close() { return this.#end.close(); }
   storageInfo() { return this.#call("storageInfo", []); }

@@ -175,19 +175,22 @@ def test_large_values_survive_kills(request: Any, engines: Any, server_url: str,
     counts: dict[str, Any] = {"kills": 0, "browser_kills": 0, "page_crashes": 0,
                               "acknowledged_writes": 0, "acknowledged_mib": 0.0,
                               "newer_than_acknowledged": 0, "leftovers_collected": 0,
-                              "stray_files": 0}
+                              "stray_files": 0, "writing_s": 0.0, "restarting_s": 0.0,
+                              "checking_s": 0.0}
     began = time.monotonic()
     page = session.launch()
     try:
         for k in range(KILLS):
+            t0 = time.monotonic()
             start_writer(page, (k + 1) * SPAN)
             wait_reported(page, rng.choice([0, 1, 1, 2, 3]))
-            time.sleep(rng.uniform(0.0, 0.5))  # the random kill point, not synchronisation
+            time.sleep(rng.uniform(0.0, 0.3))  # the random kill point, not synchronisation
             got = page.page.evaluate("window.reported.slice()")
             for key, seq, size in got:
                 floors[key] = max(floors.get(key, -1), seq)
                 counts["acknowledged_mib"] += size / 2**20
             counts["acknowledged_writes"] += len(got)
+            t1 = time.monotonic()
             mode = "browser" if engine == "firefox" else rng.choice(["browser", "page"])
             if mode == "browser":
                 session.kill_browser()
@@ -198,7 +201,11 @@ def test_large_values_survive_kills(request: Any, engines: Any, server_url: str,
                 counts["page_crashes"] += 1
                 page = session.new_page()
             counts["kills"] += 1
+            t2 = time.monotonic()
             result = page.call("module", MODULE, "check", DATABASE)
+            counts["writing_s"] += t1 - t0
+            counts["restarting_s"] += t2 - t1
+            counts["checking_s"] += time.monotonic() - t2
             where = f"seed {SEED}, kill {k} ({mode}), floors {floors}"
             assert not result["torn"], f"{where}: torn values: {result}"
             for key, floor in floors.items():
@@ -224,7 +231,8 @@ def test_large_values_survive_kills(request: Any, engines: Any, server_url: str,
             counts["stray_files"] = len(result["strays"])
     finally:
         session.close()
-        counts["acknowledged_mib"] = round(counts["acknowledged_mib"])
+        for name in ("acknowledged_mib", "writing_s", "restarting_s", "checking_s"):
+            counts[name] = round(counts[name])
         counts["seconds"] = round(time.monotonic() - began)
         figures(request, f"large values {engine}-page-{backend}", counts)
     assert counts["kills"] == KILLS

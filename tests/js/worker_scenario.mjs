@@ -85,6 +85,28 @@ export async function scenario({ worker, ns, remote, priv, username, password })
   await store.deleteMany(["v/nul", "v/zero"]);
   out.afterDelete = await store.keys("v/");
 
+  // Large binary values: layout 2 (never through WebAssembly) on IndexedDB, in either mode.
+  const sum = (v) => {
+    const u = new Uint8Array(v.buffer ?? v, v.byteOffset ?? 0, v.byteLength);
+    let h = 0;
+    for (const b of u) h = (Math.imul(h, 31) + b) | 0;
+    return [v.constructor.name, v.byteLength, h];
+  };
+  const large = {
+    f64: new Float64Array(20_000).map((_, i) => i / 3),
+    ab: new Uint8Array(100_000).map((_, i) => i * 7).buffer,
+    view: new Int32Array(new Int32Array(40_000).map((_, i) => -i).buffer, 4, 30_000),
+  };
+  out.large = {};
+  for (const [k, v] of Object.entries(large)) {
+    const before = sum(v);
+    await store.set(`big/${k}`, v);
+    out.large[k] = [before, sum(await store.get(`big/${k}`))];
+  }
+  out.large.many = (await store.getMany(["big/f64", "big/ab"])).map(sum);
+  out.large.where = typeof store.largeValues;
+  out.large.collected = typeof await store.collect();
+
   const deep = []; let cur = deep; for (let i = 0; i < 300; i++) { const n = []; cur.push(n); cur = n; }
   class Point { constructor() { this.x = 1; } }
   out.errors = {
@@ -302,6 +324,10 @@ export function judge(main, worker) {
     && e.symbol?.fields.path === "value[0]" && e.domNode?.fields.type_name === "HTMLBodyElement"
     && e.inMany?.fields.path === "entries[1][1]", `uncloneable values: ${JSON.stringify(e)}`);
   check(w.git?.noAuth.error === "AuthenticationFailed" && w.git.noAuth.cls, "auth error class");
+  const big = w.large ?? {};
+  check(["f64", "ab", "view"].every((k) => JSON.stringify(big[k]?.[0]) === JSON.stringify(big[k]?.[1]))
+    && JSON.stringify(big.many) === JSON.stringify([big.f64?.[0], big.ab?.[0]])
+    && big.where === "string" && big.collected === "number", `large values: ${JSON.stringify(big)}`);
   check(w.repo?.conflict.ok === false && w.repo.moves.length >= 3, "merge conflict and moves");
   const summary = `main-thread and worker mode agree on ${Object.keys(m).length} groups `
     + `(${Object.keys(m.single ?? {}).length} value kinds, `

@@ -63,8 +63,8 @@ async function run({ id, target, via, method, args, callbacks, optionsAt }) {
     const handle = nextHandle++;
     handles.set(handle, object);
     if (method !== "open") return { handle };
-    const { backend, selection, capabilities } = object;
-    return { handle, info: { backend, selection, capabilities } };
+    const { backend, selection, capabilities, largeValues } = object;
+    return { handle, info: { backend, selection, capabilities, largeValues } };
   }
   const object = objectFor(target, via);
   if (method === "watch") {

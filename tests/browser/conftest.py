@@ -366,7 +366,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     spec = getattr(item, "callspec", None)
-    if spec is not None and "engine" in spec.params:
+    # An empty parameter set (an engine list without the test's engines) holds NOTSET.
+    if spec is not None and isinstance(spec.params.get("engine"), str):
         # A test run in another realm (a Web Worker) gets its own row: "chromium worker"
         # (not named "context": pytest-playwright would then parametrize it by browser).
         row = " ".join(filter(None, [spec.params["engine"], spec.params.get("realm")]))

@@ -10,6 +10,7 @@ import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { isMainThread } from "node:worker_threads";
 import { loadWebstore } from "../../wasm/loader.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,7 +22,8 @@ const { values: args } = parseArgs({
     json: { type: "string" },
   },
 });
-const variant = args["pure-msgpack"] ? "node-puremsgpack" : "node";
+// In a worker_threads Worker (in_worker.mjs) the labels say so: node-worker.
+const variant = (args["pure-msgpack"] ? "node-puremsgpack" : "node") + (isMainThread ? "" : "-worker");
 
 const t0 = performance.now();
 const pyodide = await loadWebstore({ test: true, pureMsgpack: args["pure-msgpack"] });

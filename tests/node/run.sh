@@ -11,4 +11,5 @@ mkdir -p tests/artifacts
 status=0
 node tests/node/run.mjs --examples "${WEBSTORE_EXAMPLES:-60}" --json tests/artifacts/node.json || status=1
 node tests/node/run.mjs --pure-msgpack --examples 20 --json tests/artifacts/node-puremsgpack.json || status=1
+node tests/node/in_worker.mjs --examples 20 --json tests/artifacts/node-worker.json || status=1
 exit $status

@@ -64,7 +64,7 @@ export async function writer(database, start) {
 
 function openRaw(database) {
   return new Promise((ok, fail) => {
-    const req = indexedDB.open(database); // exists (the store opened it): no upgrade
+    const req = indexedDB.open(database); // at its version: never an upgrade of the store's
     req.onsuccess = () => ok(req.result);
     req.onerror = () => fail(req.error);
   });
@@ -74,6 +74,7 @@ function openRaw(database) {
 async function records(database) {
   const db = await openRaw(database);
   try {
+    if (!db.objectStoreNames.contains("kv")) return {}; // killed before the writer opened it
     const tx = db.transaction("kv", "readonly");
     const store = tx.objectStore("kv");
     const [keys, values] = await new Promise((ok, fail) => {
@@ -126,12 +127,24 @@ json.dumps(out)`));
 }
 
 /**
- * After a restart: which write each key holds (or why it is torn), Python's fsck, the raw
- * records and the files they name (missing ones listed), then `collect` and the files left.
+ * After a restart: the raw records and the files before the store opens (opening it collects
+ * files no record names, in the background), then which write each key holds (or why it is
+ * torn), Python's fsck, `collect`, and the files left.
  */
 export async function check(database) {
+  const hex = (name) => /^[0-9a-f]{64}$/.test(name);
+  const out = { records: await records(database) };
+  const before = await files(database);
+  const named = new Set(Object.values(out.records).filter((r) => r?.file).map((r) => r.file));
+  out.missing = [...named].filter((name) => !(name in before));
+  out.wrongSize = Object.values(out.records)
+    .filter((r) => r?.file && r.file in before && before[r.file] !== r.size);
+  out.leftovers = Object.keys(before).filter((name) => hex(name) && !named.has(name)).length;
+  out.strays = Object.keys(before).filter((name) => !hex(name));
   const store = await ws.open(NAME, { backend: "indexeddb", path: database });
-  const out = { largeValues: store.largeValues, values: {}, torn: {} };
+  out.largeValues = store.largeValues;
+  out.values = {};
+  out.torn = {};
   try {
     for (const key of KEYS) {
       let value;
@@ -146,20 +159,10 @@ export async function check(database) {
       if (got.torn) out.torn[key] = got.torn; else out.values[key] = got.seq;
     }
     out.fsck = await fsck(database);
-    out.records = await records(database);
-    const before = await files(database);
-    const named = new Set(Object.values(out.records).filter((r) => r?.file).map((r) => r.file));
-    out.missing = [...named].filter((name) => !(name in before));
-    out.wrongSize = Object.values(out.records)
-      .filter((r) => r?.file && r.file in before && before[r.file] !== r.size);
-    const hex = (name) => /^[0-9a-f]{64}$/.test(name);
-    out.unnamed = Object.keys(before).filter((name) => hex(name) && !named.has(name)).length;
-    out.strays = Object.keys(before).filter((name) => !hex(name));
-    out.collected = await store.collect();
+    out.collected = await store.collect(); // after the one opening started, if any
     const after = await files(database);
     out.keptNamed = [...named].every((name) => name in after);
     out.leftAfter = Object.keys(after).filter((name) => hex(name) && !named.has(name)).length;
-    out.files = Object.keys(after).length;
   } finally {
     await store.close();
   }

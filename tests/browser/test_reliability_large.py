@@ -11,10 +11,13 @@ each written and flushed before the IndexedDB record naming it commits.
 After each restart on the same profile the page checks: every key holds a whole value of one
 write to that key (never torn), of a write no older than the last one reported for the key
 (or than what a previous check saw); Python's ``fsck`` reports nothing; no record names a
-missing file or one of another size; ``collect`` deletes exactly the files no record names
-(counted: writes cut between file and record) and keeps every named one. Then the next writer
-runs. ``WEBSTORE_LARGE_KILLS`` sets the kills per engine (default 50), ``WEBSTORE_LARGE_SEED``
-the seed. Ids: ``[chromium-page-indexeddb]``, ``[firefox-page-indexeddb]``.
+missing file or one of another size (read before the store opens); the files no record
+names before it opens are counted as leftovers (writes cut between file and record, overwrites
+not yet collected), and once opening (which collects in the background) and ``collect`` ran,
+none is left and every named file is kept. Then the next writer runs. Measured here: about
+3.4 s per kill in Chromium, 5.5 s in Firefox, nearly all of it the restart and page boot.
+``WEBSTORE_LARGE_KILLS`` sets the kills per engine (default 50), ``WEBSTORE_LARGE_SEED`` the
+seed. Ids: ``[chromium-page-indexeddb]``, ``[firefox-page-indexeddb]``.
 """
 
 from __future__ import annotations
@@ -220,14 +223,13 @@ def test_large_values_survive_kills(request: Any, engines: Any, server_url: str,
             assert result["fsck"] == {}, f"{where}: fsck: {result}"
             assert result["missing"] == [], f"{where}: records name missing files: {result}"
             assert result["wrongSize"] == [], f"{where}: files of another size: {result}"
-            assert result["collected"] == result["unnamed"], f"{where}: collect: {result}"
             assert result["keptNamed"] and result["leftAfter"] == 0, f"{where}: {result}"
             on_opfs = "OPFS" in result["largeValues"]
             assert on_opfs == (engine == "firefox"), result["largeValues"]
             layouts = {str(r) if not isinstance(r, dict) else "file"
                        for r in result["records"].values()}
             assert layouts <= ({"file"} if on_opfs else {"in record"}), f"{where}: {result}"
-            counts["leftovers_collected"] += result["collected"]
+            counts["leftovers_collected"] += result["leftovers"]
             counts["stray_files"] = len(result["strays"])
     finally:
         session.close()

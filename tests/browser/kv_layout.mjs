@@ -162,8 +162,8 @@ async function opfsNames(database) {
   const top = await root.getDirectoryHandle("webstore");
   const dir = await top.getDirectoryHandle(encodeURIComponent(database));
   const names = [];
-  for await (const name of dir.keys()) names.push(name);
-  return names.sort();
+  for await (const name of dir.keys()) if (/^[0-9a-f]{64}$/.test(name)) names.push(name);
+  return names.sort(); // value files only (the folder also holds the probe's file)
 }
 
 /** Where OPFS is used: overwrites and deletes free their files at once; a file no record

@@ -140,7 +140,7 @@ export async function check(database) {
   out.wrongSize = Object.values(out.records)
     .filter((r) => r?.file && r.file in before && before[r.file] !== r.size);
   out.leftovers = Object.keys(before).filter((name) => hex(name) && !named.has(name)).length;
-  out.strays = Object.keys(before).filter((name) => !hex(name));
+  out.strays = Object.keys(before).filter((name) => !hex(name) && name !== "probe");
   const store = await ws.open(NAME, { backend: "indexeddb", path: database });
   out.largeValues = store.largeValues;
   out.values = {};

@@ -456,18 +456,22 @@
   async function setIfEquals(conn, key, expected, value) {
     const digest = expected != null && conn.files && expected.byteLength >= conn.files.threshold
       ? hexOf(new Uint8Array(await crypto.subtle.digest("SHA-256", expected))) : null;
-    return transact(conn, "readwrite", (store, done, guard) => {
+    let replacedFile = false;
+    const done = await transact(conn, "readwrite", (store, finish, guard) => {
       const req = store.get(key);
       req.onsuccess = guard(() => {
         const record = req.result;
         const same = record === undefined ? expected == null
           : expected != null && (isParts(record) || isFile(record)
             ? equalsParts(record, expected, digest) : equalBytes(bytesOf(record), expected));
-        if (!same) { done(false); return; }
+        if (!same) { finish(false); return; }
         if (value == null) store.delete(key); else store.put(value, key);
-        done(true);
+        replacedFile = isFile(record);
+        finish(true);
       });
     });
+    if (replacedFile) await tidy(conn);
+    return done;
   }
 
   function close(conn) {

@@ -10,11 +10,13 @@ moment ``start`` returns: no port race and no polling.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["GitServer", "git"]
@@ -162,6 +164,17 @@ class GitServer:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, root: Path) -> Iterator[GitServer]:
+        """A started server in ``root``, stopped on leaving (the tests' fixtures)."""
+        server = cls(root)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
     def log(self) -> str:
         """lighttpd's error log and stderr, for failure messages."""

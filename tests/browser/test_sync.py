@@ -38,12 +38,8 @@ def pytest_generate_tests(metafunc: Any) -> None:
 @pytest.fixture(scope="module")
 def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
     """The Git server for this file (another origin than the pages)."""
-    server = GitServer(tmp_path_factory.mktemp("gitserver"))
-    server.start()
-    try:
+    with GitServer.running(tmp_path_factory.mktemp("gitserver")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

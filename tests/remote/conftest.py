@@ -24,12 +24,8 @@ def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
     if shutil.which("lighttpd") is None and not os.path.exists("/usr/sbin/lighttpd"):
         pytest.fail("lighttpd is not installed (apt-get install -y lighttpd): the Git server "
                     "tests need it", pytrace=False)
-    server = GitServer(tmp_path_factory.mktemp("gitserver"))
-    server.start()
-    try:
+    with GitServer.running(tmp_path_factory.mktemp("gitserver")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -108,6 +108,59 @@ test("one conversion path: what JSON would change travels beside it, exactly", a
   await s.close();
 });
 
+test("batches of typed arrays cross as one buffer each way, each value its own buffer", async () => {
+  const s = await fresh();
+  const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
+    Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+  const pairs = kinds.map((Kind, i) => [`k/${i}`, Kind.name.startsWith("Big")
+    ? Kind.from([1n, 2n, BigInt(i)]) : Kind.from([1, 2, i])]);
+  // Odd lengths before 8-byte kinds: the joined buffer is unaligned, each value is not.
+  pairs.push(["mixed", { a: new Uint8Array([1, 2, 3]), b: [new Float64Array([0.5, -0]),
+    new Uint8Array([9]).buffer], "\u0000": new Int16Array([-2]), n: 2n ** 60n, x: NaN }]);
+  pairs.push(["empty", new Float32Array(0)], ["plain", "text"]);
+  await s.setMany(pairs);
+  const keys = [...pairs.map(([k]) => k), "missing"];
+  const many = await s.getMany(keys);
+  const entries = await s.entries();
+  const byKey = new Map(entries);
+  const seenBuffers = new Set();
+  for (const [i, [key, want]] of pairs.entries()) {
+    for (const got of [many[i], byKey.get(key), await s.get(key)]) {
+      assert.deepEqual(got, want, key);
+      if (ArrayBuffer.isView(got)) {
+        assert.equal(got.constructor, want.constructor, key);
+        assert.equal(got.buffer.byteLength, got.byteLength, `${key}: its own buffer`);
+        assert.ok(!seenBuffers.has(got.buffer), `${key}: not shared with another value`);
+        seenBuffers.add(got.buffer);
+      }
+    }
+  }
+  assert.equal(many.at(-1), undefined);
+  const mixed = many[kinds.length];
+  assert.ok(Object.is(mixed.b[0][1], -0) && Number.isNaN(mixed.x) && mixed.n === 2n ** 60n);
+  assert.ok(mixed.b[1] instanceof ArrayBuffer && mixed.b[1].byteLength === 1);
+  // Only binary values: setMany and getMany take the binary batch (no JSON) both ways.
+  const binary = [...pairs.slice(0, kinds.length), ["ab", new Uint8Array([5, 6]).buffer],
+    ["empty2", new BigInt64Array(0)], ["view", new Int32Array([1, 2, 3, 4]).subarray(1, 3)]];
+  await s.setMany(binary);
+  const backBinary = await s.getMany([...binary.map(([k]) => k), "missing"]);
+  assert.deepEqual(backBinary.slice(0, -1), binary.map(([, v]) => (v instanceof ArrayBuffer ? v
+    : new v.constructor(v))), "each kind back, the view as its own array");
+  assert.equal(backBinary.length, binary.length + 1);
+  assert.ok(backBinary.at(-1) === undefined && (backBinary.length - 1) in backBinary);
+  assert.deepEqual(await s.get("view"), new Int32Array([2, 3]));
+  assert.equal(new Set(backBinary.slice(0, -1).map((v) => v.buffer ?? v)).size, binary.length);
+  for (const bad of [5, "", undefined]) {
+    await assert.rejects(s.setMany([["fine", new Uint8Array(1)], [bad, new Uint8Array(2)]]),
+      InvalidKey, `binary batch with key ${String(bad)}`);
+  }
+  assert.equal(await s.has("fine"), false, "nothing of a refused binary batch is written");
+  const one = await s.getMany(["k/8"]); // a single array: the whole answer buffer, no copy
+  assert.deepEqual(one, [Float64Array.from([1, 2, 8])]);
+  assert.equal(one[0].buffer.byteLength, 24);
+  await s.close();
+});
+
 test("batches, listing, clear", async () => {
   const s = await fresh();
   await s.setMany([["a/1", 1], ["a/2", 2], ["b", "x"]]);
@@ -117,6 +170,12 @@ test("batches, listing, clear", async () => {
   assert.deepEqual(await s.keys("a/"), ["a/1", "a/2"]);
   assert.deepEqual(await s.entries("a/"), [["a/1", 1], ["a/2", 2]]);
   assert.deepEqual(await s.getMany(["b", "zz", "a/1"]), ["x", undefined, 1]);
+  assert.deepEqual(await s.getMany(new Set(["b"])), ["x"], "any iterable of keys");
+  for (const bad of [5, undefined, 5n, { k: 1 }]) {
+    await assert.rejects(s.getMany(["b", bad]), InvalidKey, String(bad));
+    await assert.rejects(s.deleteMany(["b", bad]), InvalidKey, String(bad));
+  }
+  assert.equal(await s.has("b"), true, "a refused deleteMany deletes nothing");
   await assert.rejects(s.setMany([["ok", 1], ["bad", new Date()]]), UnsupportedValue);
   assert.equal(await s.has("ok"), false, "nothing of a failed batch is written");
   await s.deleteMany(["a/1", "a/2"]);

@@ -13,7 +13,9 @@
 // ArrayBuffer <-> Python bytes; every TypedArray kind comes back as the same kind.
 import { IntegrityError, fromEnvelope } from "./errors.js";
 import { runtime, unwrap } from "./runtime.js";
-import { isTypedArray, toPython } from "./values.js";
+import {
+  binaryBatch, fromBinaryBatch, fromPython, isBinaryBatch, isTypedArray, toPython,
+} from "./values.js";
 
 export * from "./errors.js";
 export { runtime };
@@ -99,6 +101,14 @@ async function fromParts(key, [kind, digest, length, data]) {
   return new Kind(data);
 }
 
+// Keys of a batch as JSON text: one string for Python's json.loads, not a proxy per key.
+// What is not a string arrives as what JSON makes of it (null for what JSON has no form
+// for), which the store refuses as an invalid key.
+function keyList(keys) {
+  return JSON.stringify([...keys], (_, v) => (v === undefined || typeof v === "bigint"
+    || typeof v === "symbol" || typeof v === "function" ? null : v));
+}
+
 /** A key-value store on the backend webstore chose (or the one asked for). */
 export class Store {
   #api; #py; #info; #watches = new Set(); #split;
@@ -128,10 +138,10 @@ export class Store {
     if (this.#split) {
       const [found, value, parts] = await this.#call("get_parts", key);
       if (parts) return fromParts(key, parts);
-      return found ? value : undefined;
+      return found ? fromPython(value) : undefined;
     }
     const [found, value] = await this.#call("get", key);
-    return found ? value : undefined;
+    return found ? fromPython(value) : undefined;
   }
   /** Store `value` under `key`; resolves once the write is durable. */
   async set(key, value) {
@@ -150,20 +160,25 @@ export class Store {
   /** Keys starting with `prefix`, sorted by code point. */
   keys(prefix = "") { return this.#call("keys", prefix); }
   /** `[key, value]` pairs whose key starts with `prefix`, sorted by key. */
-  entries(prefix = "") { return this.#call("entries", prefix); }
+  async entries(prefix = "") { return fromPython(await this.#call("entries", prefix)); }
   /** Store every pair atomically (all or nothing): an array of pairs, a Map or an object. */
   async setMany(entries) {
     const pairs = entries instanceof Map ? [...entries]
       : Array.isArray(entries) ? entries : Object.entries(entries ?? {});
+    const binary = pairs.every((p) => Array.isArray(p) && p.length === 2)
+      && binaryBatch(pairs.map((p) => p[1]));
+    if (binary) return this.#call("set_many_binary", keyList(pairs.map((p) => p[0])), ...binary);
     return this.#call("set_many", toPython(pairs, "entries"));
   }
   /** Values of `keys` in order (`undefined` for missing ones), from one snapshot. */
   async getMany(keys) {
-    const found = await this.#call("get_many", [...keys]);
+    const answer = await this.#call("get_many", keyList(keys));
+    if (isBinaryBatch(answer)) return fromBinaryBatch(answer);
+    const found = fromPython(answer);
     return found.map(([ok, value]) => (ok ? value : undefined));
   }
   /** Remove every key atomically. */
-  deleteMany(keys) { return this.#call("delete_many", [...keys]); }
+  deleteMany(keys) { return this.#call("delete_many", keyList(keys)); }
   /**
    * Delete the files of deleted and overwritten large values (IndexedDB keeps values of
    * megabytes on OPFS where that is faster; `largeValues` says where); resolves to how many.

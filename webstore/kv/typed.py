@@ -27,8 +27,8 @@ from typing import Any
 from webstore._runtime import services
 from webstore.errors import IntegrityError, UnsupportedValue
 
-__all__ = ["KINDS", "Kind", "TypedArray", "decode_typed", "encode_typed", "typed_header_js",
-           "typed_js_kind", "typed_kind"]
+__all__ = ["KINDS", "JsArray", "Kind", "TypedArray", "decode_typed", "encode_typed",
+           "typed_header_js", "typed_js_kind", "typed_kind"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ _FLOAT = {4: KINDS[7], 8: KINDS[8]}
 # Forms: what Python (or JS) object the array was given as.
 FORM_TYPED, FORM_ARRAY, FORM_MEMORYVIEW, FORM_NUMPY, FORM_JS = range(5)
 _HEADER = struct.Struct("<BBBB")  # kind, form, typecode/format char, ndim
+_HEADER_1D = struct.Struct("<BBBBQ")  # the same with ndim 1, and the length
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
@@ -114,6 +115,13 @@ class TypedArray:
         self.shape = shape
 
     @classmethod
+    def _checked(cls, kind: str, data: bytes, shape: tuple[int, ...]) -> TypedArray:
+        """One whose kind, size and shape the caller has checked (a decoded frame)."""
+        made = object.__new__(cls)
+        made.kind, made.data, made.shape = kind, data, shape
+        return made
+
+    @classmethod
     def from_values(cls, kind: str, values: list[Any]) -> TypedArray:
         """Build a 1-d array of ``kind`` from Python numbers."""
         info = _BY_NAME.get(kind)
@@ -146,6 +154,31 @@ class TypedArray:
         return f"TypedArray({self.kind!r}, <{len(self.data)} bytes>, shape={self.shape})"
 
 
+class JsArray:
+    """A JS typed array's kind and bytes, handed over by the JS API without a JS object.
+
+    The JS API (``wasm/js/values.js``) sends the bytes of every typed array in a value as one
+    buffer, so a batch of 10,000 arrays crosses into WebAssembly in one copy rather than
+    10,000 proxy calls; each array arrives as a ``JsArray`` over its slice. It is stored
+    exactly as the JS typed array itself would be (form JS), so it reads back as that kind.
+    """
+
+    __slots__ = ("data", "kind")
+
+    def __init__(self, kind: str, data: bytes | memoryview) -> None:
+        info = _BY_NAME.get(kind)
+        if info is None:
+            raise UnsupportedValue(f"{kind} is not a typed-array kind", type_name=str(kind))
+        if len(data) % info.itemsize:
+            raise UnsupportedValue(f"{len(data)} bytes is not a whole number of {kind} "
+                                   "elements", type_name=kind)
+        self.kind = kind
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"JsArray({self.kind!r}, <{len(self.data)} bytes>)"
+
+
 def _is_numpy(value: object) -> bool:
     return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"
 
@@ -156,7 +189,7 @@ def _is_jsproxy(value: object) -> bool:
 
 def typed_kind(value: object) -> bool:
     """Whether ``value`` is something :func:`encode_typed` stores as a typed array."""
-    if isinstance(value, (TypedArray, array.array, memoryview)) or _is_numpy(value):
+    if isinstance(value, (TypedArray, JsArray, array.array, memoryview)) or _is_numpy(value):
         return True
     if _is_jsproxy(value):
         ctor = getattr(getattr(value, "constructor", None), "name", None)
@@ -165,6 +198,8 @@ def typed_kind(value: object) -> bool:
 
 
 def _header(kind: Kind, form: int, char: str, shape: tuple[int, ...]) -> bytes:
+    if len(shape) == 1:
+        return _HEADER_1D.pack(kind.code, form, ord(char) if char else 0, 1, shape[0])
     if len(shape) > 255:
         raise UnsupportedValue(f"arrays of {len(shape)} dimensions are not supported",
                                type_name=kind.js_name)
@@ -205,6 +240,9 @@ def encode_typed(value: Any) -> list[bytes | memoryview]:
     """Header and data chunks of a typed array (joined by the caller with one copy)."""
     if isinstance(value, TypedArray):
         return [_header(_BY_NAME[value.kind], FORM_TYPED, "", value.shape), value.data]
+    if isinstance(value, JsArray):
+        info = _BY_NAME[value.kind]
+        return [_header(info, FORM_JS, "", (len(value.data) // info.itemsize,)), value.data]
     if isinstance(value, array.array):
         kind = _kind_for_code(value.typecode, value.itemsize)
         if kind is None:
@@ -264,14 +302,18 @@ def decode_typed(payload: bytes | memoryview, key: object = None) -> Any:
     mv = memoryview(payload)
     try:
         code, form, char, ndim = _HEADER.unpack_from(mv)
-        shape = struct.unpack_from(f"<{ndim}Q", mv, _HEADER.size)
+        if ndim == 1:
+            count = _HEADER_1D.unpack_from(mv)[4]
+            shape: tuple[int, ...] = (count,)
+        else:
+            shape = struct.unpack_from(f"<{ndim}Q", mv, _HEADER.size)
+            count = 1
+            for n in shape:
+                count *= n
         kind = KINDS[code]
     except (struct.error, IndexError) as exc:
         raise IntegrityError(f"corrupt typed array header in {key!r}", key=key) from exc
     data = mv[_HEADER.size + 8 * ndim:]
-    count = 1
-    for n in shape:
-        count *= n
     if count * kind.itemsize != len(data):
         raise IntegrityError(f"typed array {key!r}: shape {shape} does not match its data",
                              key=key)
@@ -295,10 +337,10 @@ def decode_typed(payload: bytes | memoryview, key: object = None) -> Any:
         try:
             import numpy as np
         except ImportError:
-            return TypedArray(kind.js_name, data, shape)
+            return TypedArray._checked(kind.js_name, bytes(data), shape)
         return np.frombuffer(bytearray(data), dtype=kind.dtype).reshape(shape)
     if form == FORM_JS:
         made = services().js_typed(kind.js_name, data)
         if made is not None:
             return made
-    return TypedArray(kind.js_name, data, shape)
+    return TypedArray._checked(kind.js_name, bytes(data), shape)

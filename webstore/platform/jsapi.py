@@ -8,15 +8,28 @@ an envelope. How values and errors cross the boundary is :mod:`webstore.platform
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from typing import Any
 
 from webstore._open import open as open_store
+from webstore.errors import InvalidArgument
 from webstore.kv.codec import parts_head
 from webstore.kv.store import Parts, Store
 from webstore.kv.watch import KeyChange, KeyWatchHandle
 from webstore.platform import quota
-from webstore.platform.jsvalues import envelope, error_envelope, from_js, hex_id, started, to_js
+from webstore.platform.jsvalues import (
+    batch_to_js,
+    binary_from_js,
+    binary_to_js,
+    envelope,
+    error_envelope,
+    from_js,
+    hex_id,
+    plain_typed,
+    started,
+    to_js,
+)
 from webstore.versioned import (
     Added,
     MergeResult,
@@ -35,6 +48,14 @@ from webstore.versioned.merge import ABSENT, SUBTREE
 __all__ = ["JsRepo", "JsStore", "clone_repo", "from_js", "open_repo", "open_kv", "to_js"]
 
 _MISSING = object()
+
+
+def _key_list(text: Any) -> list[Any]:
+    """The keys of a batch, sent by index.js as JSON text (one string, not one proxy each)."""
+    keys = json.loads(text) if type(text) is str else None
+    if type(keys) is not list:
+        raise InvalidArgument("keys must be an iterable of strings", argument="keys")
+    return keys
 # -- key-value stores -----------------------------------------------------------------------
 
 class JsStore:
@@ -67,9 +88,12 @@ class JsStore:
         """Run operation ``op`` and return its envelope (a JS Promise)."""
         return envelope(getattr(self, "_" + op)(*args))
 
+    # Reads answer [found, batch_to_js(value)]: values.js fromPython rebuilds the value from
+    # JSON text and one buffer, however many typed arrays it holds.
     async def _get(self, key: Any) -> Any:
-        value = await self.store.get(key, _MISSING)
-        return [value is not _MISSING, None if value is _MISSING else value]
+        with plain_typed():
+            value = await self.store.get(key, _MISSING)
+        return [value is not _MISSING, None if value is _MISSING else batch_to_js(value)]
 
     async def _set(self, key: Any, value: Any) -> None:
         await self.store.set(key, from_js(value))
@@ -83,10 +107,11 @@ class JsStore:
     async def _get_parts(self, key: Any) -> list[Any]:
         # [found, value] or, for a layout-2 value, [true, null, [kind, digest, length, data]]:
         # index.js checks the digest natively and wraps the buffer, no copy through Python.
-        value = await self.store.get_parts(key, _MISSING)
+        with plain_typed():
+            value = await self.store.get_parts(key, _MISSING)
         if isinstance(value, Parts):
             return [True, None, [value.kind, value.digest, value.length, value.data]]
-        return [value is not _MISSING, None if value is _MISSING else value]
+        return [value is not _MISSING, None if value is _MISSING else batch_to_js(value)]
 
     async def _delete(self, key: Any) -> None:
         await self.store.delete(key)
@@ -98,18 +123,34 @@ class JsStore:
         return await self.store.keys(prefix)
 
     async def _entries(self, prefix: Any) -> list[Any]:
-        return [list(p) for p in await self.store.items(prefix)]
+        with plain_typed():
+            pairs = await self.store.items(prefix)
+        return batch_to_js(pairs)
 
     async def _set_many(self, pairs: Any) -> None:
         items = from_js(pairs)
         await self.store.set_many([tuple(p) for p in items])
 
+    async def _set_many_binary(self, keys: Any, codes: Any, ends: Any, blob: Any) -> None:
+        # index.js: every value one typed array or ArrayBuffer (values.js binaryBatch).
+        values = binary_from_js(codes, ends, blob)
+        names = _key_list(keys)
+        if len(names) != len(values):
+            raise InvalidArgument("binary batch: one value per key", argument="entries")
+        await self.store.set_many(list(zip(names, values, strict=True)))
+
     async def _get_many(self, keys: Any) -> list[Any]:
-        values = await self.store.get_many(list(keys), _MISSING)
-        return [[v is not _MISSING, None if v is _MISSING else v] for v in values]
+        # A binary batch when every value is binary, else [jsonText, bytes] of
+        # [[found, value], ...]: one answer, however many values.
+        with plain_typed():
+            values = await self.store.get_many(_key_list(keys), _MISSING)
+        binary = binary_to_js(values, _MISSING)
+        if binary is not None:
+            return binary
+        return batch_to_js([[v is not _MISSING, None if v is _MISSING else v] for v in values])
 
     async def _delete_many(self, keys: Any) -> None:
-        await self.store.delete_many(list(keys))
+        await self.store.delete_many(_key_list(keys))
 
     async def _clear(self) -> None:
         await self.store.clear()

@@ -1,8 +1,10 @@
 """Values and answers across the JS/Python boundary, for the JavaScript API (``wasm/js/``).
 
-In: ``wasm/js/values.js`` makes one ``JSON.stringify`` pass (JSON text plus the typed arrays
-and ``ArrayBuffer``s beside it); :func:`from_js` rebuilds the value with ``json.loads``, and
-the codec alone then judges what can be stored. Out: :func:`to_js` turns ``bytes`` into an
+In: ``wasm/js/values.js`` makes one ``JSON.stringify`` pass (JSON text plus one buffer
+holding the bytes of every typed array and ``ArrayBuffer``); :func:`from_js` rebuilds the value
+with ``json.loads``, and the codec alone then judges what can be stored. Out, for the values a
+store read returns: :func:`batch_to_js`, the same two objects the other way. Out, for the
+rest: :func:`to_js` turns ``bytes`` into an
 ``ArrayBuffer``, every typed-array form into a JS typed array of the same kind, tuples into
 arrays, dicts into plain objects; ints outside the safe range become ``BigInt`` (Pyodide's
 ``to_js`` rule).
@@ -14,8 +16,11 @@ Python error with its fields, without parsing a traceback.
 
 from __future__ import annotations
 
+import array
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import js
@@ -24,10 +29,12 @@ from pyodide.ffi import to_js as convert
 
 from webstore.errors import InvalidArgument, UnsupportedValue, WebstoreError
 from webstore.kv.codec import MAX_DEPTH
-from webstore.kv.typed import KINDS, TypedArray, encode_typed, typed_kind
+from webstore.kv.typed import KINDS, JsArray, TypedArray, encode_typed, typed_kind
+from webstore.platform.services import PLAIN_TYPED
 from webstore.versioned.ids import ObjectId, to_hex
 
-__all__ = ["envelope", "error_envelope", "from_js", "hex_id", "started", "to_js"]
+__all__ = ["batch_to_js", "binary_from_js", "binary_to_js", "envelope", "error_envelope",
+           "from_js", "hex_id", "plain_typed", "started", "to_js"]
 
 _FIELDS = ("argument", "key", "type_name", "path", "backend", "reason", "expected", "got",
            "where", "ref")
@@ -41,28 +48,31 @@ _MARK = "\x00"
 
 
 def from_js(prepared: Any) -> Any:
-    """The codec's Python value for ``[jsonText, buffers]`` made by ``values.js``.
+    """The codec's Python value for ``[jsonText, bytes]`` made by ``values.js``.
 
     ``json.loads`` (C) builds the structure; placeholders (dicts with the single key NUL)
-    become typed arrays (kept as JS typed arrays: the codec's JS form), ``bytes``, ints and
-    floats, and object keys that ``values.js`` escaped lose their extra leading NUL. Nothing
-    is validated here: the codec does that, once.
+    become :class:`JsArray` (stored as the JS kind they came from) and ``bytes`` over slices
+    of the one buffer that carries every binary part, ints and floats; object keys that
+    ``values.js`` escaped lose their extra leading NUL. Nothing is validated here: the codec
+    does that, once.
     """
-    text, buffers = prepared[0], prepared[1]
+    text, blob = prepared[0], prepared[1]
     if type(text) is not str:
         raise InvalidArgument("unexpected JS value; pass values through the JS API",
                               argument="value")
+    data = memoryview(blob.to_bytes() if blob is not None else b"")  # the one copy in
 
     def hook(obj: dict[str, Any]) -> Any:
         if _MARK in obj and len(obj) == 1:
-            tag, payload = obj[_MARK]
+            tag, *payload = obj[_MARK]
             if tag == "t":
-                return buffers[payload]
+                kind, start, end = payload
+                return JsArray(kind, data[start:end])
             if tag == "b":
-                return bytes(buffers[payload].to_bytes())
+                return bytes(data[payload[0]:payload[1]])
             if tag == "n":
-                return int(payload)
-            return float(payload)
+                return int(payload[0])
+            return float(payload[0])
         if any(k.startswith(_MARK) for k in obj):
             return {k[1:] if k.startswith(_MARK) else k: v for k, v in obj.items()}
         return obj
@@ -72,6 +82,122 @@ def from_js(prepared: Any) -> Any:
     except RecursionError:  # deeper than Python parses; the codec refuses far less deep ones
         raise UnsupportedValue(f"value nested deeper than {MAX_DEPTH} levels",
                                type_name="object", path="value") from None
+
+
+@contextlib.contextmanager
+def plain_typed() -> Iterator[None]:
+    """Within the block (this task only), typed arrays stored from JS read as ``TypedArray``.
+
+    For reads answered through :func:`batch_to_js`, which takes their bytes as they are.
+    """
+    token = PLAIN_TYPED.set(True)
+    try:
+        yield
+    finally:
+        PLAIN_TYPED.reset(token)
+
+
+_SAFE_INT = 2**53 - 1
+_FLOAT_TEXT = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def batch_to_js(value: Any) -> list[Any]:
+    """``[jsonText, bytes]`` for ``values.js`` ``fromPython``: a read's answer in two objects.
+
+    The mirror of :func:`from_js`: the structure as JSON text, every ``bytes`` and typed
+    array as a placeholder naming its slice of one buffer, so 10,000 arrays cost one copy out
+    of WebAssembly and one ``JSON.parse`` rather than 10,000 proxies. Gives what :func:`to_js`
+    gives (same kinds, ``BigInt`` outside the safe-integer range, plain objects).
+    """
+    parts: list[bytes | memoryview] = []
+    size = 0
+
+    def binary(tag: list[Any], data: bytes | memoryview) -> dict[str, Any]:
+        nonlocal size
+        parts.append(data)
+        tag += [size, size + len(data)]
+        size += len(data)
+        return {_MARK: tag}
+
+    def walk(v: Any) -> Any:
+        t = type(v)
+        if t is str or t is bool or v is None:
+            return v
+        if t is int:
+            return v if -_SAFE_INT <= v <= _SAFE_INT else {_MARK: ["n", str(v)]}
+        if t is float:
+            return v if math.isfinite(v) else {_MARK: ["f", _FLOAT_TEXT.get(v, "NaN")]}
+        if t is list or t is tuple:
+            return [walk(x) for x in v]
+        if t is dict:
+            return {(_MARK + k if k.startswith(_MARK) else k): walk(x) for k, x in v.items()}
+        if t is bytes or t is bytearray:
+            return binary(["b"], v)
+        if isinstance(v, TypedArray):
+            return binary(["t", v.kind], v.data)
+        if _is_jsproxy(v) and not typed_kind(v):
+            raise UnsupportedValue(f"cannot hand {type(v).__name__} to JavaScript",
+                                   type_name=type(v).__name__)
+        header, data = encode_typed(v)  # array.array, memoryview, numpy, a JS typed array
+        return binary(["t", _KIND_NAMES[bytes(header)[0]]], data)
+
+    text = json.dumps(walk(value), ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+    return [text, convert(b"".join(parts)) if parts else None]
+
+
+# Binary batches (values.js binaryBatch / fromBinaryBatch): a code per value, the offset where
+# each ends, and one buffer. No JSON: the commonest batch of a typed-array store.
+_BYTES_CODE = 254
+_MISSING_CODE = 255
+
+
+def binary_from_js(codes: Any, ends: Any, blob: Any) -> list[Any]:
+    """The values of a batch ``binaryBatch`` sent: :class:`JsArray` or ``bytes`` each."""
+    data = memoryview(blob.to_bytes())  # the one copy in
+    out: list[Any] = []
+    start = 0
+    for code, stop in zip(codes.to_bytes(), ends.to_memoryview().tolist(), strict=True):
+        end = int(stop)
+        if not start <= end <= len(data):
+            raise InvalidArgument("binary batch: offsets out of order", argument="entries")
+        if code == _BYTES_CODE:
+            out.append(bytes(data[start:end]))
+        elif code < len(_KIND_NAMES):
+            out.append(JsArray(_KIND_NAMES[code], data[start:end]))
+        else:
+            raise InvalidArgument(f"binary batch: unknown value code {code}",
+                                  argument="entries")
+        start = end
+    return out
+
+
+def binary_to_js(values: list[Any], missing: object) -> list[Any] | None:
+    """``[codes, ends, bytes]`` if every value is a ``TypedArray``, ``bytes`` or ``missing``.
+
+    ``None`` otherwise: then :func:`batch_to_js` answers. Read under :func:`plain_typed`, the
+    arrays a JS caller stored are ``TypedArray``s.
+    """
+    codes = bytearray(len(values))
+    ends = array.array("d")
+    parts: list[bytes] = []
+    size = 0
+    for i, v in enumerate(values):
+        t = type(v)
+        if v is missing:
+            codes[i] = _MISSING_CODE
+        elif t is bytes:
+            codes[i] = _BYTES_CODE
+            parts.append(v)
+            size += len(v)
+        elif t is TypedArray:
+            codes[i] = _KIND_CODES[v.kind]
+            parts.append(v.data)
+            size += len(v.data)
+        else:
+            return None
+        ends.append(size)
+    return [convert(bytes(codes)), convert(ends), convert(b"".join(parts))]
 
 
 def _js_typed(kind: str, data: bytes | memoryview) -> Any:
@@ -106,6 +232,7 @@ def _out(value: Any) -> Any:
 
 
 _KIND_NAMES = [k.js_name for k in KINDS]
+_KIND_CODES = {k.js_name: k.code for k in KINDS}
 
 
 def to_js(value: Any) -> Any:

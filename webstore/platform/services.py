@@ -13,6 +13,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import js
@@ -23,9 +24,14 @@ from webstore.platform import quota
 from webstore.platform.channels import BrowserChannel
 from webstore.platform.locks import WebLock
 
-__all__ = ["SERVICES", "PyodideServices"]
+__all__ = ["PLAIN_TYPED", "SERVICES", "PyodideServices"]
 
 T = TypeVar("T")
+
+PLAIN_TYPED: ContextVar[bool] = ContextVar("webstore_plain_typed", default=False)
+"""Set (for one task) by the JS API while it reads values it hands to JS in one batch
+(``jsvalues.batch_to_js``): typed arrays stored from JS then decode as ``TypedArray``, so no
+JS object is made for each of them only to be taken apart again."""
 
 
 def _runtime_name() -> str:
@@ -70,7 +76,9 @@ class PyodideServices(Services):
         task.add_done_callback(self._tasks.discard)
 
     def js_typed(self, kind: str, data: memoryview) -> Any:
-        """A JS typed array of ``kind`` over one fresh copy of ``data``."""
+        """A JS typed array of ``kind`` over one fresh copy of ``data`` (or ``PLAIN_TYPED``)."""
+        if PLAIN_TYPED.get():
+            return None
         u8 = to_js(data)  # one copy into a fresh JS ArrayBuffer
         ctor = getattr(js, kind)
         return ctor.new(u8.buffer, u8.byteOffset, len(data) // ctor.BYTES_PER_ELEMENT)

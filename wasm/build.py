@@ -9,6 +9,9 @@ fetched from a CDN. So we ship every wheel we need ourselves, with lock files of
 * ``pyodide-lock-test.json``  the first one plus hypothesis, pytest and their pure deps
 * ``build-info.json``         the Pyodide version and ABI the native wheels are for
 
+The pure wheels (webstore, the test wheels) get Pyodide's own bytecode added
+(``wasm/pycompile.mjs``), so a page load does not compile them again.
+
 Each lock copies ``info`` from ``node_modules/pyodide/pyodide-lock.json`` (run ``npm install``
 first) and lists ``file_name`` relative to ``wasm/dist/``. Only pip and npm touch the
 network (PyPI / npm registry). Usage: ``python3 wasm/build.py [--skip-test-wheels]``.
@@ -113,6 +116,11 @@ def write_lock(file_name: str, wheels: list[Path], info: dict[str, object]) -> N
     print(f"wrote {file_name}: {', '.join(sorted(packages))}")
 
 
+def add_bytecode(*wheels: Path) -> None:
+    """Pyodide's own bytecode beside each module (``wasm/pycompile.mjs`` says why)."""
+    run(["node", str(ROOT / "wasm" / "pycompile.mjs"), *map(str, wheels)])
+
+
 def only(folder: Path, pattern: str) -> Path:
     found = sorted(folder.glob(pattern))
     if len(found) != 1:
@@ -142,6 +150,7 @@ def main() -> None:
     for js in (ROOT / "webstore").rglob("*.js"):  # JS helpers are package data
         if js.relative_to(ROOT).as_posix() not in shipped:
             raise SystemExit(f"{js.relative_to(ROOT)} is missing from the webstore wheel")
+    add_bytecode(webstore_wheel)
 
     # 2. msgpack: the real Pyodide wheel, and a pure-Python fallback built from the sdist.
     pip("download", "--no-deps", "--only-binary=:all:", "--platform", PYODIDE_PLATFORM,
@@ -168,6 +177,7 @@ def main() -> None:
             PYODIDE_PYTHON, "--implementation", "py", "--abi", "none", "-d", str(test_dir),
             *TEST_REQUIREMENTS)
         test_wheels = sorted(test_dir.glob("*.whl"))
+        add_bytecode(*test_wheels)
         write_lock("pyodide-lock-test.json", [webstore_wheel, msgpack_native, *test_wheels],
                    info)
     print(f"done: {DIST.relative_to(ROOT)}")

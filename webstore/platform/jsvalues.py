@@ -31,10 +31,9 @@ from webstore.errors import InvalidArgument, UnsupportedValue, WebstoreError
 from webstore.kv.codec import MAX_DEPTH
 from webstore.kv.typed import KINDS, JsArray, TypedArray, encode_typed, typed_kind
 from webstore.platform.services import PLAIN_TYPED
-from webstore.versioned.ids import ObjectId, to_hex
 
 __all__ = ["batch_to_js", "binary_from_js", "binary_to_js", "envelope", "error_envelope",
-           "from_js", "hex_id", "plain_typed", "started", "to_js"]
+           "from_js", "plain_typed", "started", "to_js"]
 
 _FIELDS = ("argument", "key", "type_name", "path", "backend", "reason", "expected", "got",
            "where", "ref")
@@ -246,7 +245,7 @@ def error_envelope(exc: BaseException) -> list[Any]:
     for name in _FIELDS:
         field = getattr(exc, name, None)
         if isinstance(field, bytes) and len(field) in (20, 32):  # an object id, either format
-            field = to_hex(ObjectId(field))
+            field = field.hex()
         if isinstance(field, (str, int, float, bool)):
             fields[name] = field
     message = str(exc) if not isinstance(exc, KeyError) or isinstance(exc, WebstoreError) \
@@ -269,10 +268,3 @@ def started(start: Callable[[], Any]) -> Any:
         return start()
     except Exception as exc:
         return to_js(error_envelope(exc))
-
-
-def hex_id(oid: ObjectId | None) -> str | None:
-    """An object id as Git shows it (``None`` stays ``None``)."""
-    return None if oid is None else to_hex(oid)
-
-

@@ -109,6 +109,9 @@ function keyList(keys) {
     || typeof v === "symbol" || typeof v === "function" ? null : v));
 }
 
+/** @internal The worker's `set` (worker.js): the buffer is its own, so no snapshot copy. */
+export const SET_OWNED = Symbol("webstore.setOwned");
+
 /** A key-value store on the backend webstore chose (or the one asked for). */
 export class Store {
   #api; #py; #info; #watches = new Set(); #split;
@@ -144,10 +147,14 @@ export class Store {
     return found ? fromPython(value) : undefined;
   }
   /** Store `value` under `key`; resolves once the write is durable. */
-  async set(key, value) {
+  set(key, value) { return this.#set(key, value, true); }
+  /** @internal worker.js: `set` of a value only this context holds (a structured clone). */
+  [SET_OWNED](key, value) { return this.#set(key, value, false); }
+  async #set(key, value, snapshot) {
     const kind = this.#split ? splitKind(value) : null;
     if (kind) {
-      const copy = value.slice(0);
+      // The snapshot: the caller may change its array before the write settles.
+      const copy = snapshot ? value.slice(0) : value;
       const digest = new Uint8Array(await subtle.digest("SHA-256", copy));
       return this.#call("set_parts", key, kind, digest, copy);
     }

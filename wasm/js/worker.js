@@ -5,7 +5,7 @@
 // are transferred: Python made them for this answer (jsapi.to_js copies out of its memory).
 // The page's first message `{lock}` names a Web Lock this worker holds for its whole life
 // (`{holding}` says it does): the page learns that the worker stopped when it gets the lock.
-import { Branch, cloneRepo, open, openRepo } from "./index.js";
+import { Branch, SET_OWNED, Store, cloneRepo, open, openRepo } from "./index.js";
 
 const OPENERS = { open, openRepo, cloneRepo };
 const handles = new Map(); // handle -> Store | Repo
@@ -80,7 +80,9 @@ async function run({ id, target, via, method, args, callbacks, optionsAt }) {
   if (method.startsWith("_") || typeof object[method] !== "function") {
     throw new TypeError(`webstore worker: ${method} is not a method`);
   }
-  const result = await object[method](...args);
+  // A value set here arrived as a structured clone only this worker holds: no snapshot.
+  const result = method === "set" && object instanceof Store ? await object[SET_OWNED](...args)
+    : await object[method](...args);
   return result instanceof Branch ? result.name : result;
 }
 

@@ -1,13 +1,14 @@
-// JS values in, converted once: one JSON.stringify pass gives JSON text plus one buffer holding
-// the bytes of every typed array and ArrayBuffer in it, which Python's json.loads turns into the
-// codec's values (webstore/platform/jsvalues.py, `from_js`). Values read come back the same
-// way (`fromPython`, made by jsvalues.py `batch_to_js`): two objects cross between JS and
-// WebAssembly however many arrays a batch holds, not one proxy per array. The Python codec (webstore/kv/codec.py) is the one
-// judge of what can be stored (integer range, nesting depth, valid Unicode, ...): nothing here
-// repeats its rules. This file only refuses what JSON would silently change, naming the path:
-// undefined (at the top level or in arrays; object properties that are undefined are skipped,
-// as JSON.stringify does), functions, symbols, Date, Map, Set, DataView, class instances,
-// cycles.
+// JS values in, converted once: one walk gives JSON text plus one buffer holding the bytes of
+// every typed array and ArrayBuffer in it, which Python's json.loads turns into the codec's
+// values (webstore/platform/jsvalues.py, `from_js`). Values read come back the same way
+// (`fromPython`, made by jsvalues.py `batch_to_js`): two objects cross between JS and
+// WebAssembly however many arrays a batch holds, not one proxy per array. (A hand-written
+// walk, then JSON.stringify without a replacer: 3-5x faster in V8 than a replacer function.)
+// The Python codec (webstore/kv/codec.py) is the one judge of what can be stored (integer
+// range, nesting depth, valid Unicode, ...): nothing here repeats its rules. This file only
+// refuses what JSON would silently change, naming the path: undefined (at the top level or in
+// arrays; object properties that are undefined are skipped, as JSON.stringify does),
+// functions, symbols, Date, Map, Set, DataView, class instances, cycles.
 //
 // What JSON cannot carry travels as a placeholder object with the single key "\u0000":
 //   ["t", kind, start, end]  a typed array of that kind, bytes [start, end) of the buffer

@@ -1,10 +1,11 @@
 """Values and answers across the JS/Python boundary, for the JavaScript API (``wasm/js/``).
 
-In: ``wasm/js/values.js`` makes one ``JSON.stringify`` pass (JSON text plus one buffer
-holding the bytes of every typed array and ``ArrayBuffer``); :func:`from_js` rebuilds the value
-with ``json.loads``, and the codec alone then judges what can be stored. Out, for the values a
-store read returns: :func:`batch_to_js`, the same two objects the other way. Out, for the
-rest: :func:`to_js` turns ``bytes`` into an
+In: ``wasm/js/values.js`` walks the value once (JSON text plus one buffer holding the bytes
+of every typed array and ``ArrayBuffer``); :func:`from_js` rebuilds the value with
+``json.loads``, and the codec alone then judges what can be stored. Out, for the values a
+store read returns: :func:`batch_to_js`, the same two objects the other way. A batch whose
+every value is one typed array or ``ArrayBuffer`` skips JSON both ways (:func:`binary_from_js`,
+:func:`binary_to_js`). Out, for the rest: :func:`to_js` turns ``bytes`` into an
 ``ArrayBuffer``, every typed-array form into a JS typed array of the same kind, tuples into
 arrays, dicts into plain objects; ints outside the safe range become ``BigInt`` (Pyodide's
 ``to_js`` rule).

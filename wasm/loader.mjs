@@ -65,9 +65,9 @@ function baseForPyodide(url) {
  * one the native msgpack wheel was built for, swap in the pure-Python msgpack wheel.
  */
 async function lockFor(distURL, indexURL, options, pyodideVersion) {
-  const lock = await readJSON(
-    new URL(options.test ? "pyodide-lock-test.json" : "pyodide-lock.json", distURL));
-  const built = await readJSON(new URL("build-info.json", distURL));
+  const [lock, built] = await Promise.all([ // fetched together: cold start
+    readJSON(new URL(options.test ? "pyodide-lock-test.json" : "pyodide-lock.json", distURL)),
+    readJSON(new URL("build-info.json", distURL))]);
   if (options.pureMsgpack) {
     const pure = await readJSON(new URL("pyodide-lock-pure.json", distURL));
     lock.packages.msgpack = pure.packages.msgpack;

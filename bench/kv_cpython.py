@@ -5,13 +5,14 @@ primary key, WITHOUT ROWID, WAL, ``synchronous=NORMAL``), one ``executemany`` tr
 write, and chunked ``IN (...)`` SELECTs to read. Beside it, on the same workload, what a CPython
 user would pick instead: ``diskcache``, ``sqlitedict``, ``shelve`` (stdlib, on whichever
 ``dbm`` is present) and ``lmdb``, each written in one transaction where it has one. Prints the
-median seconds of ``--repeat`` runs and the ratio to raw. Target: webstore ``Store`` / raw
-<= 1.1 for both set_many and get_many.
+median seconds of ``--repeat`` runs and the ratio to raw. The rows take turns (every row's
+first run, then every row's second...), so a change in the machine's load falls on all of them
+alike. Target: webstore ``Store`` / raw <= 1.1 for both set_many and get_many.
 
 The alternatives are the ``bench`` extra; a missing one is skipped with a line saying so:
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/kv_cpython.py [--n 100000] [--repeat 5]
+    .venv/bin/python bench/kv_cpython.py [--n 100000] [--repeat 5] [--no-alternatives]
 """
 
 from __future__ import annotations
@@ -37,13 +38,20 @@ CHUNK = 500
 Rows = tuple[Callable[[], None], Callable[[], None]]
 
 
-def median(fn: Callable[[], None], repeat: int) -> float:
-    times = []
+def seconds(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def medians(rows: dict[str, Rows], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median write and read seconds of each row, the rows taking turns."""
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in rows}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, (write, read) in rows.items():
+            times[name][0].append(seconds(write))
+            times[name][1].append(seconds(read))
+    return {name: (statistics.median(w), statistics.median(r)) for name, (w, r) in times.items()}
 
 
 def raw_sqlite(path: Path, items: list[tuple[str, bytes]]) -> Rows:
@@ -165,6 +173,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-alternatives", action="store_true",
+                        help="only raw sqlite3 and webstore (a quick run)")
     args = parser.parse_args()
     items = [(f"user/{i:08d}", os.urandom(100)) for i in range(args.n)]
     tmp = Path(tempfile.mkdtemp(prefix="webstore-bench-"))
@@ -181,13 +191,12 @@ def main() -> None:
         "webstore Store on SQLite (values)": webstore_rows(sqlite_store, items),
         "webstore Store on memory (values)": webstore_rows(memory_store, items),
     }
-    for name, (module, make) in ALTERNATIVES.items():
+    for name, (module, make) in () if args.no_alternatives else ALTERNATIVES.items():
         try:
             rows[name] = make(tmp / module, items)
         except ImportError:
             print(f"skipped {name}: {module} is not installed (pip install -e '.[bench]')")
-    results = {name: (median(w, args.repeat), median(r, args.repeat))
-               for name, (w, r) in rows.items()}
+    results = medians(rows, args.repeat)
     raw_w, raw_r = results["raw sqlite3"]
     print(f"\n{args.n:,} values of 100 bytes, median of {args.repeat} (seconds; ratio to raw)")
     print(f"{'':38} {'set_many':>10} {'ratio':>6}   {'get_many':>10} {'ratio':>6}")

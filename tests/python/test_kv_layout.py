@@ -1,4 +1,5 @@
-"""Layout 2 of the key-value codec (values whose data a runtime keeps apart, the JS API's).
+"""Layout 2 of the key-value codec (values whose data a runtime keeps apart, the JS API's),
+and batches of layout-1 frames decoded as single values are.
 
 The browser side (IndexedDB records, JS reads, the 0.1.0 fixture) is
 ``tests/browser/test_kv_layout.py``; here the codec's rules, on CPython.
@@ -13,7 +14,15 @@ import pytest
 
 import webstore
 from webstore.errors import IntegrityError, InvalidArgument, UnsupportedValue
-from webstore.kv.codec import HEAD_BYTES, decode, encode, parse_head, parts_head
+from webstore.kv.codec import (
+    HEAD_BYTES,
+    decode,
+    decode_many,
+    encode,
+    encode_many,
+    parse_head,
+    parts_head,
+)
 from webstore.kv.typed import TypedArray
 
 DATA = TypedArray.from_values("Float64Array", [1.5, -2.0, 3.25, 1e300]).data
@@ -76,3 +85,21 @@ def test_backends_without_split_values_refuse_set_parts(tmp_path) -> None:
         await store.close()
 
     asyncio.run(run())
+
+
+def test_batches_decode_as_single_values_and_name_a_corrupt_one() -> None:
+    values = [b"", b"\xc4\x01", b"x" * 255, b"y" * 256, b"z" * 70_000, "s", 1, None, [b"a"],
+              (1, 2), bytearray(b"ab")]
+    frames = encode_many(values)
+    assert frames == [encode(v) for v in values]
+    keys = [f"p:{i}" for i in range(len(values))]
+    got = decode_many([*frames, None], [*keys, "p:gone"], "dflt", strip=2)
+    assert got == [*values, "dflt"]
+    assert [type(v) for v in got[:-1]] == [type(v) for v in values]
+    for i, frame in enumerate(frames[:4]):  # bytes up to 256 bytes: the sliced fast path
+        for at in range(0, len(frame), max(1, len(frame) // 7)):
+            bad = bytearray(frame)
+            bad[at] ^= 0x10
+            with pytest.raises(IntegrityError) as caught:
+                decode_many([*frames[:i], bytes(bad), *frames[i + 1:]], keys, strip=2)
+            assert caught.value.key == str(i)

@@ -371,8 +371,9 @@ def decode_many(frames: Sequence[bytes | None], keys: Sequence[str], default: An
                 strip: int = 0) -> list[Any]:
     """:func:`decode` of each frame (``default`` for ``None``), ``keys[i][strip:]`` naming it.
 
-    Small msgpack frames are checked and unpacked inline; others, and any that fail the
-    check, go through :func:`decode`, which raises the same errors as for a single value.
+    Small msgpack frames are checked and unpacked inline (``bytes`` of up to 255 bytes, msgpack
+    bin 8, by slicing past its 2-byte header); others, and any that fail the check, go through
+    :func:`decode`, which raises the same errors as for a single value.
     """
     crc32, unpackb, head, hook = _crc32, _unpackb, _HEAD.unpack_from, _ext_hook
     magic = _HEAD_MSGPACK
@@ -380,7 +381,7 @@ def decode_many(frames: Sequence[bytes | None], keys: Sequence[str], default: An
         # msgpack >= 1.0 defaults to raw=False, strict_map_key=True, as decode asks for.
         return [
             default if f is None
-            else unpackb(body, ext_hook=hook)
+            else (f[8:] if body[0] == 0xC4 else unpackb(body, ext_hook=hook))
             if len(f) < 65536 and head(f) == (magic, crc32(body := f[6:]))
             else decode(f, k[strip:])
             for f, k in zip(frames, keys, strict=True)

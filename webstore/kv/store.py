@@ -8,9 +8,9 @@ Writes are announced to watchers (:meth:`Store.watch`, :mod:`webstore.kv.watch`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple, Self, overload
 
 from webstore._runtime import Channel, services
 from webstore.backends import Backend, Selection
@@ -32,6 +32,34 @@ __all__ = [
     "MAX_KEY_LENGTH", "KeyChange", "KeyWatchHandle", "Parts", "Store", "fsck_store",
     "namespace_prefix", "validate_key",
 ]
+
+class _Pairs(Sequence[tuple[str, bytes]]):
+    """``(keys[i], frames[i])`` pairs for a backend's ``set_many``, made as they are read.
+
+    A list of 100,000 tuples costs more to build (and to collect) than a backend spends on
+    most of its own work; iterating zips the two lists, which makes no tuple at all.
+    """
+
+    __slots__ = ("_frames", "_keys")
+
+    def __init__(self, keys: list[str], frames: list[bytes]) -> None:
+        self._keys, self._frames = keys, frames
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, bytes]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, bytes]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, bytes] | list[tuple[str, bytes]]:
+        if isinstance(index, slice):
+            return list(zip(self._keys[index], self._frames[index], strict=True))
+        return self._keys[index], self._frames[index]
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        return zip(self._keys, self._frames, strict=True)
+
 
 class Parts(NamedTuple):
     """A value read by :meth:`Store.get_parts` whose data is still the runtime's buffer."""
@@ -275,13 +303,11 @@ class Store:
         except UnsupportedValue:
             self._encode_before(values, full, len(values))
             raise
-        encoded = list(zip(full, frames, strict=True))
-        if encoded:
-            await self._backend.set_many(encoded)
+        if full:
+            await self._backend.set_many(_Pairs(full, frames))
             if self.channel is not None or self.store_id in _WATCHED:
                 cut = len(prefix)
-                await self._changed(
-                    [KeyChange(k[cut:], SET) for k in dict.fromkeys(k for k, _ in encoded)])
+                await self._changed([KeyChange(k[cut:], SET) for k in dict.fromkeys(full)])
 
     def _encode_before(self, values: list[Any], full: list[str], stop: int) -> None:
         """Raise for the first of ``values[:stop]`` that cannot be encoded, naming its item.

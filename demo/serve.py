@@ -20,6 +20,7 @@ import functools
 import http.server
 import json
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -92,6 +93,8 @@ def main() -> None:
     print(f"webstore demo: http://127.0.0.1:{port}/demo/  (Ctrl-C to stop)", flush=True)
     if REMOTE:
         print(f"webstore demo Git remote: {REMOTE['url']}  (git clone it)", flush=True)
+    # `kill` (SIGTERM, as tests/js/run.sh stops it) ends like Ctrl-C: the Git remote stops too.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -100,6 +103,10 @@ def main() -> None:
         server.server_close()
         if git_server is not None:
             git_server.stop()  # type: ignore[attr-defined]
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

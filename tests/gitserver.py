@@ -11,9 +11,11 @@ moment ``start`` returns: no port race and no polling.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -84,6 +86,17 @@ def git(*args: str | Path, cwd: Path | None = None, input: bytes | None = None,
     return done
 
 
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the starting process dies (Linux PR_SET_PDEATHSIG).
+
+    A test run or demo killed outright (no fixture teardown, no ``finally``) would otherwise
+    leave its lighttpd running. Start servers from the main thread: the signal follows the
+    thread that forked.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class GitServer:
     """lighttpd serving bare SHA-256 repos under ``root/repos`` at ``base_url``."""
 
@@ -149,7 +162,7 @@ class GitServer:
             ["bash", "-c", f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -D -f "$1" 3<&{fd}',
              lighttpd, str(conf)],
             pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=(self.root / "lighttpd.stderr").open("wb"))
+            stderr=(self.root / "lighttpd.stderr").open("wb"), preexec_fn=_die_with_parent)
 
     def stop(self) -> None:
         """Stop lighttpd (this process's own child) and close the socket."""

@@ -18,7 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = ["GitServer", "git"]
@@ -93,8 +93,16 @@ def _die_with_parent() -> None:
     leave its lighttpd running. Start servers from the main thread: the signal follows the
     thread that forked.
     """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+# Looked up here, not in the forked child: there it is one call into libc, no loading.
+_PRCTL: Callable[..., int] | None
+try:
+    _PRCTL = ctypes.CDLL(None).prctl
+except (OSError, AttributeError):  # not Linux
+    _PRCTL = None
 
 
 class GitServer:
@@ -162,7 +170,8 @@ class GitServer:
             ["bash", "-c", f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -D -f "$1" 3<&{fd}',
              lighttpd, str(conf)],
             pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=(self.root / "lighttpd.stderr").open("wb"), preexec_fn=_die_with_parent)
+            stderr=(self.root / "lighttpd.stderr").open("wb"),
+            preexec_fn=_die_with_parent)  # noqa: PLW1509 (one libc call before exec)
 
     def stop(self) -> None:
         """Stop lighttpd (this process's own child) and close the socket."""

@@ -128,21 +128,25 @@ function joined(views, size) {
   return out;
 }
 
-/** The JS value of `[jsonText, bytes]` made by jsvalues.batch_to_js. */
-export function fromPython([text, bytes]) {
-  const value = JSON.parse(text);
-  if (value === null || typeof value !== "object") return value;
-  // Each value gets an ArrayBuffer of its own; the answer's whole buffer when one value
-  // spans it (no copy), else a slice.
+// `take(start, end)`: bytes [start, end) of an answer's buffer as an ArrayBuffer of their own,
+// the whole buffer itself (once, no copy) for a value that spans it, else a slice.
+function ownBuffers(bytes) {
   const whole = bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   let given = false;
-  const take = (start, end) => {
+  return (start, end) => {
     if (whole && !given && start === 0 && end === bytes.byteLength) {
       given = true;
       return bytes.buffer;
     }
     return bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + end);
   };
+}
+
+/** The JS value of `[jsonText, bytes]` made by jsvalues.batch_to_js. */
+export function fromPython([text, bytes]) {
+  const value = JSON.parse(text);
+  if (value === null || typeof value !== "object") return value;
+  const take = ownBuffers(bytes);
   function revive(v) {
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i += 1) {
@@ -196,7 +200,7 @@ export function binaryBatch(values) {
     if (v instanceof ArrayBuffer) {
       codes[i] = BYTES_CODE;
       view = new Uint8Array(v);
-    } else if (ArrayBuffer.isView(v) && TYPED.has(v.constructor?.name)) {
+    } else if (isTypedArray(v)) {
       codes[i] = KIND_NAMES.indexOf(v.constructor.name);
       view = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
     } else {
@@ -217,15 +221,13 @@ export function isBinaryBatch(answer) {
 /** The values of a binary batch (`undefined` where MISSING_CODE), each with its own buffer. */
 export function fromBinaryBatch([codes, ends, bytes]) {
   const out = new Array(codes.length).fill(undefined); // no holes: undefined, as missing
-  const whole = codes.length === 1 && bytes.byteOffset === 0
-    && bytes.byteLength === bytes.buffer.byteLength;
+  const take = ownBuffers(bytes);
   let start = 0;
   for (let i = 0; i < codes.length; i += 1) {
     const code = codes[i];
     const end = ends[i];
     if (code !== MISSING_CODE) {
-      const buffer = whole ? bytes.buffer
-        : bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + end);
+      const buffer = take(start, end);
       if (code === BYTES_CODE) out[i] = buffer;
       else if (code < KIND_NAMES.length) out[i] = new globalThis[KIND_NAMES[code]](buffer);
       else throw new TypeError(`webstore: unknown value code ${code}`);

@@ -163,15 +163,10 @@ class JsArray:
     exactly as the JS typed array itself would be (form JS), so it reads back as that kind.
     """
 
-    __slots__ = ("data", "kind")
+    __slots__ = ("data", "header", "kind")
 
     def __init__(self, kind: str, data: bytes | memoryview) -> None:
-        info = _BY_NAME.get(kind)
-        if info is None:
-            raise UnsupportedValue(f"{kind} is not a typed-array kind", type_name=str(kind))
-        if len(data) % info.itemsize:
-            raise UnsupportedValue(f"{len(data)} bytes is not a whole number of {kind} "
-                                   "elements", type_name=kind)
+        self.header = typed_header_js(kind, len(data))  # checks kind and size
         self.kind = kind
         self.data = data
 
@@ -241,8 +236,7 @@ def encode_typed(value: Any) -> list[bytes | memoryview]:
     if isinstance(value, TypedArray):
         return [_header(_BY_NAME[value.kind], FORM_TYPED, "", value.shape), value.data]
     if isinstance(value, JsArray):
-        info = _BY_NAME[value.kind]
-        return [_header(info, FORM_JS, "", (len(value.data) // info.itemsize,)), value.data]
+        return [value.header, value.data]
     if isinstance(value, array.array):
         kind = _kind_for_code(value.typecode, value.itemsize)
         if kind is None:
